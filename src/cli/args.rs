@@ -1,0 +1,105 @@
+//! The raw command line, as clap parses it. Nothing here is trusted yet: `config.rs`
+//! validates it into the typed configuration the commands run with.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kvaudit",
+    version,
+    about = "Azure Key Vault audit logs into a Parquet lake, and answers out of it"
+)]
+pub struct Args {
+    /// The lake directory.
+    #[arg(
+        long,
+        global = true,
+        env = "KVAUDIT_LAKE",
+        default_value = "./kvaudit-lake"
+    )]
+    pub lake: PathBuf,
+
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ResultFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read new Key Vault log records from files into the lake (incremental, idempotent).
+    Ingest {
+        /// A log file, or a directory tree of them (the storage account's archive layout).
+        #[arg(long)]
+        from: PathBuf,
+        /// Print the summary as a line of text or as one JSON object.
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+        /// Never draw a progress bar, even on a terminal.
+        #[arg(long)]
+        no_progress: bool,
+        /// Decoding threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run SQL over the lake (`events` table), or a named query from queries/.
+    Query {
+        /// The SQL to run.
+        sql: Option<String>,
+        /// A query file (queries/NAME.sql), read from disk or, failing that, by name from
+        /// the queries built into kvaudit.
+        #[arg(long, conflicts_with = "sql")]
+        file: Option<PathBuf>,
+        /// List the named queries.
+        #[arg(long, conflicts_with_all = ["sql", "file"])]
+        list: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ResultFormat,
+    },
+    /// Write synthetic Key Vault logs in the archive layout, with planted incidents, a truth
+    /// file and a secret inventory.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        /// Days of logs.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First day (UTC), YYYY-MM-DD.
+        #[arg(long, default_value = "2026-10-01")]
+        start: String,
+        /// Multiplies the steady traffic (1.0 ≈ 30k records a day).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// Generate a month of logs, ingest them, and show what kvaudit sees.
+    Demo {
+        /// Where the generated logs go (the lake is --lake).
+        #[arg(long, default_value = "./kvaudit-demo")]
+        logs: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}

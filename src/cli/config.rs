@@ -1,0 +1,139 @@
+//! The typed configuration: raw arguments validated once, so commands never re-check
+//! them. Errors here name the flag and say what is expected.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use kvaudit::lake::LakePaths;
+use kvaudit::query::output::Format;
+
+use super::args::{Args, Command, ResultFormat, SummaryFormat};
+
+pub struct Config {
+    pub lake: LakePaths,
+    pub command: CommandConfig,
+}
+
+pub enum CommandConfig {
+    Ingest(IngestConfig),
+    Query(QueryConfig),
+    Generate(GenerateConfig),
+    Demo(DemoConfig),
+}
+
+pub struct IngestConfig {
+    pub from: PathBuf,
+    pub json: bool,
+    pub progress: bool,
+    pub workers: Option<usize>,
+}
+
+pub enum QuerySource {
+    Sql(String),
+    File(PathBuf),
+    List,
+}
+
+pub struct QueryConfig {
+    pub source: QuerySource,
+    pub format: Format,
+}
+
+pub struct GenerateConfig {
+    pub options: kvaudit::generate::GenerateOptions,
+    pub json: bool,
+}
+
+pub struct DemoConfig {
+    pub logs: PathBuf,
+    pub days: u32,
+    pub seed: u64,
+}
+
+fn check_days(days: u32) -> Result<u32> {
+    if !(1..=3660).contains(&days) {
+        bail!("--days must be between 1 and 3660, not {days}");
+    }
+    Ok(days)
+}
+
+impl Config {
+    pub fn from_args(args: Args) -> Result<Self> {
+        if args.lake.as_os_str().is_empty() {
+            bail!("--lake must name a directory");
+        }
+        let command = match args.command {
+            Command::Ingest {
+                from,
+                format,
+                no_progress,
+                workers,
+            } => {
+                if workers == Some(0) {
+                    bail!("--workers must be at least 1");
+                }
+                CommandConfig::Ingest(IngestConfig {
+                    from,
+                    json: format == SummaryFormat::Json,
+                    progress: !no_progress && format == SummaryFormat::Table,
+                    workers,
+                })
+            }
+            Command::Query {
+                sql,
+                file,
+                list,
+                format,
+            } => {
+                let source = match (sql, file, list) {
+                    (_, _, true) => QuerySource::List,
+                    (Some(sql), None, false) => QuerySource::Sql(sql),
+                    (None, Some(file), false) => QuerySource::File(file),
+                    _ => bail!("give the SQL to run, or --file queries/NAME.sql, or --list"),
+                };
+                let format = match format {
+                    ResultFormat::Table => Format::Table,
+                    ResultFormat::Csv => Format::Csv,
+                    ResultFormat::Json => Format::Json,
+                };
+                CommandConfig::Query(QueryConfig { source, format })
+            }
+            Command::Generate {
+                out,
+                days,
+                seed,
+                start,
+                scale,
+                format,
+            } => {
+                let start = NaiveDate::parse_from_str(&start, "%Y-%m-%d").with_context(|| {
+                    format!("--start must be a date like 2026-10-01, not {start:?}")
+                })?;
+                if !(scale > 0.0 && scale <= 1000.0) {
+                    bail!("--scale must be above 0 and at most 1000, not {scale}");
+                }
+                let options = kvaudit::generate::GenerateOptions {
+                    out,
+                    days: check_days(days)?,
+                    seed,
+                    start,
+                    scale,
+                };
+                CommandConfig::Generate(GenerateConfig {
+                    options,
+                    json: format == SummaryFormat::Json,
+                })
+            }
+            Command::Demo { logs, days, seed } => CommandConfig::Demo(DemoConfig {
+                logs,
+                days: check_days(days)?,
+                seed,
+            }),
+        };
+        Ok(Config {
+            lake: LakePaths::new(args.lake),
+            command,
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! Wires the library's parts into commands. Nothing in the library depends on this.
+
+pub mod args;
+mod config;
+mod demo;
+mod generate;
+mod ingest;
+mod query;
+
+use anyhow::Result;
+
+use config::{CommandConfig, Config};
+
+/// Validates the arguments and runs the command.
+pub fn run(args: args::Args) -> Result<()> {
+    let config = Config::from_args(args)?;
+    match config.command {
+        CommandConfig::Ingest(c) => ingest::run(&config.lake, c),
+        CommandConfig::Query(c) => query::run(&config.lake, c),
+        CommandConfig::Generate(c) => generate::run(c),
+        CommandConfig::Demo(c) => demo::run(&config.lake, c),
+    }
+}
+
+/// A tokio runtime for the commands that query: DataFusion is async.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

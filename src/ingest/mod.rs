@@ -1,0 +1,286 @@
+//! Ingest: source bytes → rows of `events` (or quarantine entries), exactly once.
+//!
+//! The pipeline is three kinds of thread, joined by bounded channels so memory is bounded
+//! by the number of blocks in flight, never by the input size:
+//! - the **reader** (`reader.rs`) cuts each source's new bytes into blocks that end at a
+//!   line boundary, and streams records too large for a block straight to quarantine;
+//! - **workers** (`worker.rs`, one per core) frame and decode blocks into Arrow batches by
+//!   date partition, and quarantine what does not decode;
+//! - the **sink** (`sink.rs`) appends batches to staged Parquet files and, at each commit
+//!   barrier, makes the files and the new checkpoints durable through the lake's commit
+//!   protocol.
+//!
+//! Invariants: a checkpoint only moves past bytes whose rows and quarantine entries are in
+//! the same commit; a trailing partial line is never consumed; reading resumes exactly at
+//! the stored offset, so a grown `PT1H.json` yields only its new records.
+
+mod progress;
+mod reader;
+mod sink;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::lake::checkpoint::Checkpoints;
+use crate::lake::lock::LakeLock;
+use crate::lake::writer::FileSizing;
+use crate::lake::{LakeError, LakePaths, RunId, commit};
+use crate::source::{SourceError, local};
+
+pub use progress::Progress;
+
+/// Why an ingest run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The lake could not be read or written.
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    /// The sources could not be listed or read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A pipeline thread panicked: a bug, reported instead of hanging.
+    #[error("an ingest thread stopped unexpectedly: {0}")]
+    Thread(String),
+}
+
+/// How an ingest run behaves.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub lake: LakePaths,
+    pub from: PathBuf,
+    /// Bytes per block handed to a worker.
+    pub block_bytes: usize,
+    /// Records larger than this are quarantined without being decoded.
+    pub max_record_bytes: usize,
+    /// Input bytes between commits: bounds the work a crash can throw away.
+    pub commit_bytes: u64,
+    /// Decoding threads.
+    pub workers: usize,
+    pub sizing: FileSizing,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+impl IngestOptions {
+    pub fn new(lake: LakePaths, from: PathBuf) -> Self {
+        IngestOptions {
+            lake,
+            from,
+            block_bytes: 4 << 20,
+            max_record_bytes: 1 << 20,
+            commit_bytes: 1 << 30,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            sizing: FileSizing::default(),
+            progress: false,
+        }
+    }
+}
+
+/// What an ingest run did. Printed as one line, or as one JSON object.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct IngestSummary {
+    /// Log files found under `--from`.
+    pub files: u64,
+    /// Files with new bytes, read this run.
+    pub files_read: u64,
+    /// Files whose content was replaced since the last run, re-read from the start.
+    pub files_replaced: u64,
+    pub records: u64,
+    pub quarantined: u64,
+    /// Bytes read this run.
+    pub bytes: u64,
+    /// Bytes left for a later run: trailing lines without a newline yet.
+    pub pending_bytes: u64,
+    /// Parquet files added to the lake.
+    pub data_files: u64,
+    pub commits: u64,
+    /// Commits of an interrupted earlier run, finished before this one started.
+    pub recovered_commits: u64,
+    pub seconds: f64,
+    pub mb_per_second: f64,
+    pub records_per_second: f64,
+}
+
+impl std::fmt::Display for IngestSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ingested {} files ({} with new data), {} records, {} quarantined, {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} records/s); {} data files written",
+            self.files,
+            self.files_read,
+            self.records,
+            self.quarantined,
+            self.bytes as f64 / 1e6,
+            self.seconds,
+            self.mb_per_second,
+            self.records_per_second,
+            self.data_files,
+        )?;
+        if self.pending_bytes > 0 {
+            write!(f, "; {} bytes wait for their newline", self.pending_bytes)?;
+        }
+        if self.files_replaced > 0 {
+            write!(f, "; {} replaced files re-read", self.files_replaced)?;
+        }
+        if self.recovered_commits > 0 {
+            write!(
+                f,
+                "; finished {} commits of an interrupted run",
+                self.recovered_commits
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One source's new bytes: `[start, length)`.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadTask {
+    pub path: PathBuf,
+    pub key: Arc<str>,
+    pub start: u64,
+    pub length: u64,
+}
+
+/// Runs one ingest over `options.from` into `options.lake`.
+pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
+    let started = Instant::now();
+    let lake = &options.lake;
+    std::fs::create_dir_all(lake.root()).map_err(|source| LakeError::Io {
+        path: lake.root().to_path_buf(),
+        source,
+    })?;
+    let _lock = LakeLock::acquire(lake)?;
+    let recovery = commit::recover(lake)?;
+    if recovery.commits_finished > 0 || recovery.staging_removed > 0 {
+        tracing::info!(
+            commits_finished = recovery.commits_finished,
+            staging_removed = recovery.staging_removed,
+            "Recovered the lake from an interrupted run."
+        );
+    }
+    let files = local::discover(&options.from)?;
+    let checkpoints = Checkpoints::load(lake)?;
+    let mut summary = IngestSummary {
+        files: files.len() as u64,
+        recovered_commits: recovery.commits_finished as u64,
+        ..Default::default()
+    };
+    let mut tasks = Vec::new();
+    for file in files {
+        let start = match checkpoints.get(&file.key) {
+            None => 0,
+            Some(cp) => {
+                let same = match cp.fingerprint.as_deref() {
+                    Some(fp) if file.length >= cp.offset => {
+                        let len = local::fingerprint_len(fp).unwrap_or(0);
+                        local::fingerprint(&file.path, len)?.as_str() == fp
+                    }
+                    Some(_) => false,
+                    None => file.length >= cp.offset,
+                };
+                if same {
+                    cp.offset
+                } else {
+                    tracing::warn!(source = %file.key, previous_length = cp.length, length = file.length, "The file was replaced since the last run; reading it again from the start.");
+                    summary.files_replaced += 1;
+                    0
+                }
+            }
+        };
+        if start < file.length {
+            tasks.push(ReadTask {
+                path: file.path,
+                key: Arc::from(file.key.as_str()),
+                start,
+                length: file.length,
+            });
+        }
+    }
+    summary.files_read = tasks.len() as u64;
+    let total: u64 = tasks.iter().map(|t| t.length - t.start).sum();
+    let progress = Progress::new(options.progress, total);
+    let run = RunId::new();
+    let outcome = run_pipeline(options, &run, tasks, &progress)?;
+    progress.finish();
+    summary.records = outcome.records;
+    summary.quarantined = outcome.quarantined;
+    summary.bytes = outcome.bytes;
+    summary.pending_bytes = outcome.pending_bytes;
+    summary.data_files = outcome.data_files;
+    summary.commits = outcome.commits;
+    summary.seconds = started.elapsed().as_secs_f64();
+    if summary.seconds > 0.0 {
+        summary.mb_per_second = summary.bytes as f64 / 1e6 / summary.seconds;
+        summary.records_per_second = summary.records as f64 / summary.seconds;
+    }
+    let staging = lake.staging_dir(&run);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|source| LakeError::Io {
+            path: staging,
+            source,
+        })?;
+    }
+    Ok(summary)
+}
+
+/// Counts the sink reports when the pipeline ends.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub records: u64,
+    pub quarantined: u64,
+    pub bytes: u64,
+    pub pending_bytes: u64,
+    pub data_files: u64,
+    pub commits: u64,
+}
+
+fn run_pipeline(
+    options: &IngestOptions,
+    run: &RunId,
+    tasks: Vec<ReadTask>,
+    progress: &Progress,
+) -> Result<Outcome, IngestError> {
+    let workers = options.workers.max(1);
+    let (block_tx, block_rx) = sync_channel::<reader::Block>(workers * 2);
+    let block_rx = Arc::new(Mutex::new(block_rx));
+    let (sink_tx, sink_rx) = sync_channel::<sink::Message>(workers * 2);
+    let (ack_tx, ack_rx) = sync_channel::<()>(1);
+    std::thread::scope(|scope| {
+        let mut worker_handles = Vec::new();
+        for _ in 0..workers {
+            let rx = Arc::clone(&block_rx);
+            let tx = sink_tx.clone();
+            let limit = options.max_record_bytes;
+            worker_handles.push(scope.spawn(move || worker::run(&rx, &tx, limit)));
+        }
+        let sink = sink::Sink::new(
+            options.lake.clone(),
+            run.clone(),
+            options.sizing,
+            progress.clone(),
+        );
+        let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
+        let mut reader =
+            reader::Reader::new(options, run, block_tx, sink_tx, ack_rx, progress.clone());
+        let read_result = reader.read_all(&tasks);
+        let bytes = reader.bytes_read();
+        drop(reader); // closes the block and sink channels, so workers and the sink end
+        for handle in worker_handles {
+            handle
+                .join()
+                .map_err(|_| IngestError::Thread("a decoding worker panicked".into()))??;
+        }
+        let mut outcome = sink_handle
+            .join()
+            .map_err(|_| IngestError::Thread("the lake writer panicked".into()))??;
+        read_result?;
+        outcome.bytes = bytes;
+        Ok(outcome)
+    })
+}

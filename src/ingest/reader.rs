@@ -1,0 +1,341 @@
+//! The reader: cuts each source's new bytes into blocks for the workers.
+//!
+//! A block that is not the last of its read ends just after a newline, so workers can
+//! decode blocks in any order and every block but the last is consumed whole. A source
+//! whose new bytes begin with a JSON document (`{"records":[...]}` or `[...]`) is read as
+//! one block, since a pretty-printed document has no line boundaries to cut at.
+//! A line longer than a block is copied to a quarantine side file in pieces, so a 50 MB
+//! line costs one block of memory, not 50 MB.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use super::sink::Message;
+use super::{IngestError, IngestOptions, Progress, ReadTask};
+use crate::lake::quarantine::QuarantineEntry;
+use crate::lake::{LakeError, LakePaths, RunId, StagedFile};
+use crate::record::framing::starts_document;
+use crate::source::SourceError;
+
+/// Source documents larger than this are quarantined unread: a legacy wrapper blob is an
+/// hour of one vault's logs, far below it.
+const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// Bytes of one source for one worker.
+pub struct Block {
+    pub source: Arc<str>,
+    /// Absolute offset of `bytes[0]` in the source.
+    pub base: u64,
+    pub bytes: Vec<u8>,
+    /// The last block of this run's read of the source: it may end in a partial line.
+    pub last: bool,
+    /// The source's length when this run planned it.
+    pub length: u64,
+}
+
+pub struct Reader<'a> {
+    options: &'a IngestOptions,
+    run: &'a RunId,
+    blocks: Option<SyncSender<Block>>,
+    sink: Option<SyncSender<Message>>,
+    acks: Receiver<()>,
+    progress: Progress,
+    next_id: u64,
+    bytes_read: u64,
+    since_commit: u64,
+    oversized: u32,
+}
+
+fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
+    move |source| {
+        IngestError::Source(SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(
+        options: &'a IngestOptions,
+        run: &'a RunId,
+        blocks: SyncSender<Block>,
+        sink: SyncSender<Message>,
+        acks: Receiver<()>,
+        progress: Progress,
+    ) -> Self {
+        Reader {
+            options,
+            run,
+            blocks: Some(blocks),
+            sink: Some(sink),
+            acks,
+            progress,
+            next_id: 0,
+            bytes_read: 0,
+            since_commit: 0,
+            oversized: 0,
+        }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Reads every task, committing every `commit_bytes` and once at the end.
+    pub fn read_all(&mut self, tasks: &[ReadTask]) -> Result<(), IngestError> {
+        for task in tasks {
+            self.read_task(task)?;
+        }
+        self.barrier()
+    }
+
+    fn send_block(&mut self, block: Block) -> Result<(), IngestError> {
+        let n = block.bytes.len() as u64;
+        self.blocks
+            .as_ref()
+            .expect("blocks channel is open while reading")
+            .send(block)
+            .map_err(|_| IngestError::Thread("the decoding workers stopped".into()))?;
+        self.next_id += 1;
+        self.bytes_read += n;
+        self.since_commit += n;
+        self.progress.add_bytes(n);
+        Ok(())
+    }
+
+    fn send_sink(&mut self, message: Message) -> Result<(), IngestError> {
+        self.sink
+            .as_ref()
+            .expect("sink channel is open while reading")
+            .send(message)
+            .map_err(|_| IngestError::Thread("the lake writer stopped".into()))
+    }
+
+    /// Asks the sink to commit everything sent so far, and waits until it has.
+    fn barrier(&mut self) -> Result<(), IngestError> {
+        self.send_sink(Message::Commit {
+            blocks: self.next_id,
+        })?;
+        self.acks
+            .recv()
+            .map_err(|_| IngestError::Thread("the lake writer stopped before committing".into()))?;
+        self.since_commit = 0;
+        Ok(())
+    }
+
+    fn read_task(&mut self, task: &ReadTask) -> Result<(), IngestError> {
+        let mut file = File::open(&task.path).map_err(io(&task.path))?;
+        file.seek(SeekFrom::Start(task.start))
+            .map_err(io(&task.path))?;
+        let mut pos = task.start;
+        let mut carry: Vec<u8> = Vec::new();
+        let block_bytes = self.options.block_bytes as u64;
+        let mut first = true;
+        while pos < task.length {
+            if self.since_commit >= self.options.commit_bytes {
+                self.barrier()?;
+            }
+            let remaining = task.length - pos;
+            let mut buf = std::mem::take(&mut carry);
+            let want = if first && self.opens_document(&mut file, &task.path, pos, remaining)? {
+                if remaining > MAX_DOCUMENT_BYTES {
+                    return self.quarantine_document(task, pos, remaining);
+                }
+                remaining
+            } else {
+                remaining.min(block_bytes)
+            };
+            first = false;
+            let have = buf.len() as u64;
+            if want > have {
+                let mut tail = Vec::with_capacity((want - have) as usize);
+                (&mut file)
+                    .take(want - have)
+                    .read_to_end(&mut tail)
+                    .map_err(io(&task.path))?;
+                if (tail.len() as u64) < want - have {
+                    // The file shrank while we read: take what is there; the checkpoint
+                    // records the true offset and the next run looks again.
+                    tracing::warn!(source = %task.key, "The file became shorter while it was read.");
+                }
+                buf.extend_from_slice(&tail);
+            }
+            let end = pos + buf.len() as u64;
+            if end >= task.length || (buf.len() as u64) < want {
+                let length = task.length;
+                return self.send_block(Block {
+                    source: Arc::clone(&task.key),
+                    base: pos,
+                    bytes: buf,
+                    last: true,
+                    length,
+                });
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => {
+                    carry = buf.split_off(nl + 1);
+                    let n = buf.len() as u64;
+                    self.send_block(Block {
+                        source: Arc::clone(&task.key),
+                        base: pos,
+                        bytes: buf,
+                        last: false,
+                        length: task.length,
+                    })?;
+                    pos += n;
+                }
+                None => {
+                    // One line fills the whole block: stream it to quarantine.
+                    match self.quarantine_long_line(task, &mut file, pos, buf)? {
+                        Some(next) => {
+                            pos = next;
+                            file.seek(SeekFrom::Start(pos)).map_err(io(&task.path))?;
+                        }
+                        None => {
+                            // No newline before the end of the file yet: the line may still
+                            // be being written; leave it for a later run.
+                            return self.send_block(Block {
+                                source: Arc::clone(&task.key),
+                                base: pos,
+                                bytes: Vec::new(),
+                                last: true,
+                                length: task.length,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn opens_document(
+        &self,
+        file: &mut File,
+        path: &std::path::Path,
+        pos: u64,
+        remaining: u64,
+    ) -> Result<bool, IngestError> {
+        let mut head = Vec::with_capacity(256);
+        file.take(remaining.min(256))
+            .read_to_end(&mut head)
+            .map_err(io(path))?;
+        file.seek(SeekFrom::Start(pos)).map_err(io(path))?;
+        Ok(starts_document(&head))
+    }
+
+    fn quarantine_document(
+        &mut self,
+        task: &ReadTask,
+        pos: u64,
+        remaining: u64,
+    ) -> Result<(), IngestError> {
+        let entry = QuarantineEntry {
+            source: task.key.to_string(),
+            offset: pos,
+            length: remaining,
+            reason: format!(
+                "JSON document of {remaining} bytes is larger than the {MAX_DOCUMENT_BYTES} byte limit; bytes left in the source"
+            ),
+            bytes: None,
+            raw_file: None,
+        };
+        self.send_sink(Message::Quarantined { entry, file: None })?;
+        self.bytes_read += remaining;
+        self.send_block(Block {
+            source: Arc::clone(&task.key),
+            base: task.length,
+            bytes: Vec::new(),
+            last: true,
+            length: task.length,
+        })
+    }
+
+    /// Copies a line that starts at `pos` (its first bytes are in `head`) to a side file
+    /// until its newline. Returns the offset after the newline, or `None` when the file
+    /// ends first (nothing is written then).
+    fn quarantine_long_line(
+        &mut self,
+        task: &ReadTask,
+        file: &mut File,
+        pos: u64,
+        head: Vec<u8>,
+    ) -> Result<Option<u64>, IngestError> {
+        // Find the end first, so that an unfinished line leaves nothing behind.
+        let mut scan = pos + head.len() as u64;
+        let mut chunk = vec![0u8; self.options.block_bytes];
+        let line_end = loop {
+            if scan >= task.length {
+                return Ok(None);
+            }
+            let want = ((task.length - scan) as usize).min(chunk.len());
+            let n = file.read(&mut chunk[..want]).map_err(io(&task.path))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            if let Some(nl) = memchr::memchr(b'\n', &chunk[..n]) {
+                break scan + nl as u64;
+            }
+            scan += n as u64;
+        };
+        let lake: &LakePaths = &self.options.lake;
+        let today = chrono::Utc::now().date_naive();
+        self.oversized += 1;
+        let staged = StagedFile::quarantine_file(
+            self.run,
+            today,
+            &format!("oversized-{:05}.bin", self.oversized),
+        );
+        let side = lake.root().join(&staged.staged);
+        let lake_io = |source| {
+            IngestError::Lake(LakeError::Io {
+                path: side.clone(),
+                source,
+            })
+        };
+        std::fs::create_dir_all(side.parent().expect("side files live in a directory"))
+            .map_err(lake_io)?;
+        let mut out = File::create(&side).map_err(lake_io)?;
+        file.seek(SeekFrom::Start(pos)).map_err(io(&task.path))?;
+        std::io::copy(&mut (&mut *file).take(line_end - pos), &mut out).map_err(lake_io)?;
+        out.sync_all().map_err(lake_io)?;
+        let length = line_end - pos;
+        let entry = QuarantineEntry {
+            source: task.key.to_string(),
+            offset: pos,
+            length,
+            reason: format!(
+                "line of {length} bytes is longer than the {} byte block; no Key Vault record is that large",
+                self.options.block_bytes
+            ),
+            bytes: None,
+            raw_file: Some(staged.committed.to_string_lossy().into_owned()),
+        };
+        self.send_sink(Message::Quarantined {
+            entry,
+            file: Some(staged),
+        })?;
+        // The bytes count as read, and the checkpoint moves past them with the next block.
+        self.bytes_read += length + 1;
+        self.progress.add_bytes(length + 1);
+        self.send_block(Block {
+            source: Arc::clone(&task.key),
+            base: line_end + 1,
+            bytes: Vec::new(),
+            last: false,
+            length: task.length,
+        })?;
+        Ok(Some(line_end + 1))
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        // Closing both channels lets the workers and the sink run to their end.
+        self.blocks.take();
+        self.sink.take();
+    }
+}

@@ -1,0 +1,154 @@
+//! The sink: the one thread that writes the lake during an ingest.
+//!
+//! It appends decoded batches to staged Parquet files, keeps quarantine entries, tracks how
+//! far each source is consumed, and at each commit barrier (sent by the reader once every
+//! block before it was sent) waits for those blocks, closes the files and commits them with
+//! the checkpoints they advance.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use super::worker::DecodedBlock;
+use super::{IngestError, Outcome, Progress};
+use crate::lake::checkpoint::SourceCheckpoint;
+use crate::lake::commit::Commit;
+use crate::lake::quarantine::QuarantineEntry;
+use crate::lake::writer::{FileSizing, PartitionWriter};
+use crate::lake::{IoContext, LakePaths, RunId, StagedFile};
+use crate::source::local;
+
+/// What the reader and the workers tell the sink.
+pub enum Message {
+    Block(Box<DecodedBlock>),
+    /// A record the reader quarantined itself, with the side file holding its bytes.
+    Quarantined {
+        entry: QuarantineEntry,
+        file: Option<StagedFile>,
+    },
+    /// Commit once `blocks` blocks in all have arrived, then acknowledge.
+    Commit {
+        blocks: u64,
+    },
+}
+
+pub struct Sink {
+    lake: LakePaths,
+    run: RunId,
+    writer: PartitionWriter,
+    progress: Progress,
+    quarantine: Vec<QuarantineEntry>,
+    side_files: Vec<StagedFile>,
+    checkpoints: BTreeMap<String, SourceCheckpoint>,
+    blocks_seen: u64,
+    seq: u32,
+    outcome: Outcome,
+}
+
+impl Sink {
+    pub fn new(lake: LakePaths, run: RunId, sizing: FileSizing, progress: Progress) -> Self {
+        let writer = PartitionWriter::new(lake.clone(), run.clone(), sizing);
+        Sink {
+            lake,
+            run,
+            writer,
+            progress,
+            quarantine: Vec::new(),
+            side_files: Vec::new(),
+            checkpoints: BTreeMap::new(),
+            blocks_seen: 0,
+            seq: 0,
+            outcome: Outcome::default(),
+        }
+    }
+
+    pub fn run(
+        mut self,
+        messages: Receiver<Message>,
+        acks: SyncSender<()>,
+    ) -> Result<Outcome, IngestError> {
+        let mut barrier: Option<u64> = None;
+        for message in messages {
+            match message {
+                Message::Block(block) => self.take_block(*block)?,
+                Message::Quarantined { entry, file } => {
+                    self.outcome.quarantined += 1;
+                    self.quarantine.push(entry);
+                    self.side_files.extend(file);
+                }
+                Message::Commit { blocks } => barrier = Some(blocks),
+            }
+            if barrier.is_some_and(|n| self.blocks_seen >= n) {
+                barrier = None;
+                self.commit()?;
+                if acks.send(()).is_err() {
+                    break;
+                }
+            }
+        }
+        Ok(self.outcome)
+    }
+
+    fn take_block(&mut self, block: DecodedBlock) -> Result<(), IngestError> {
+        self.blocks_seen += 1;
+        for (date, batch) in &block.batches {
+            self.writer.write(*date, batch)?;
+        }
+        self.outcome.records += block.records;
+        self.outcome.quarantined += block.quarantined.len() as u64;
+        self.outcome.pending_bytes += block.pending_bytes;
+        self.quarantine.extend(block.quarantined);
+        self.progress.set_records(self.outcome.records);
+        let checkpoint = self
+            .checkpoints
+            .entry(block.source.to_string())
+            .or_default();
+        // Blocks of one source may finish out of order; all before a barrier are in by the
+        // commit, and every block but the last is consumed whole, so the furthest is right.
+        checkpoint.offset = checkpoint.offset.max(block.consumed_to);
+        checkpoint.length = block.length;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), IngestError> {
+        let written = self.writer.finish()?;
+        let mut files: Vec<StagedFile> = written.iter().map(|w| w.file.clone()).collect();
+        self.outcome.data_files += files.len() as u64;
+        files.append(&mut self.side_files);
+        if !self.quarantine.is_empty() {
+            let now = chrono::Utc::now();
+            let staged = StagedFile::quarantine_file(
+                &self.run,
+                now.date_naive(),
+                &format!("{:05}.jsonl", self.seq),
+            );
+            let path = self.lake.root().join(&staged.staged);
+            let mut text = Vec::new();
+            let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            for entry in self.quarantine.drain(..) {
+                entry.write_line(&stamp, &mut text);
+            }
+            std::fs::create_dir_all(path.parent().expect("quarantine files live in a directory"))
+                .at(&path)?;
+            std::fs::write(&path, &text).at(&path)?;
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .at(&path)?;
+            files.push(staged);
+        }
+        let mut checkpoints = Vec::new();
+        for (source, mut checkpoint) in std::mem::take(&mut self.checkpoints) {
+            checkpoint.fingerprint = Some(local::fingerprint(
+                std::path::Path::new(&source),
+                checkpoint.offset,
+            )?);
+            checkpoints.push((source, checkpoint));
+        }
+        let commit = Commit { files, checkpoints };
+        if !commit.is_empty() {
+            commit.commit(&self.lake, &self.run, self.seq)?;
+            self.seq += 1;
+            self.outcome.commits += 1;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! A decoding worker: frames a block into records, decodes each into an event, and groups
+//! the events into one Arrow batch per date partition (the record's own `time`, UTC).
+//! Whatever does not decode becomes a quarantine entry with its offset and reason.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+
+use super::IngestError;
+use super::reader::Block;
+use super::sink::Message;
+use crate::lake::batch::EventBatchBuilder;
+use crate::lake::quarantine::QuarantineEntry;
+use crate::record::framing::{Rest, Unit, frame};
+use crate::record::{self};
+
+/// What a worker made of one block.
+pub struct DecodedBlock {
+    pub source: Arc<str>,
+    /// The source offset up to which everything is decoded or quarantined.
+    pub consumed_to: u64,
+    pub length: u64,
+    pub pending_bytes: u64,
+    pub records: u64,
+    pub batches: Vec<(NaiveDate, RecordBatch)>,
+    pub quarantined: Vec<QuarantineEntry>,
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The UTC date of a timestamp in microseconds.
+pub fn date_of(time_us: i64) -> NaiveDate {
+    let days = time_us.div_euclid(MICROS_PER_DAY);
+    NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or(NaiveDate::MIN)
+}
+
+/// Decodes blocks until the reader closes the channel.
+pub fn run(
+    blocks: &Mutex<Receiver<Block>>,
+    sink: &SyncSender<Message>,
+    max_record_bytes: usize,
+) -> Result<(), IngestError> {
+    loop {
+        let block = {
+            let rx = blocks.lock().map_err(|_| {
+                IngestError::Thread("a worker panicked holding the block queue".into())
+            })?;
+            rx.recv()
+        };
+        let Ok(block) = block else { return Ok(()) };
+        let decoded = decode_block(&block, max_record_bytes)?;
+        if sink.send(Message::Block(Box::new(decoded))).is_err() {
+            return Err(IngestError::Thread("the lake writer stopped".into()));
+        }
+    }
+}
+
+/// Decodes one block.
+pub fn decode_block(block: &Block, max_record_bytes: usize) -> Result<DecodedBlock, IngestError> {
+    let mut builders: BTreeMap<NaiveDate, EventBatchBuilder> = BTreeMap::new();
+    let mut quarantined = Vec::new();
+    let mut records = 0u64;
+    let source = &*block.source;
+    let quarantine = |offset: u64, bytes: &[u8], reason: String| QuarantineEntry {
+        source: source.to_string(),
+        offset,
+        length: bytes.len() as u64,
+        reason,
+        bytes: Some(bytes.to_vec()),
+        raw_file: None,
+    };
+    let framed = frame(&block.bytes, block.base, |unit| match unit {
+        Unit::Record { offset, bytes } if bytes.len() > max_record_bytes => {
+            quarantined.push(quarantine(
+                offset,
+                bytes,
+                format!(
+                    "record of {} bytes is larger than the {max_record_bytes} byte limit",
+                    bytes.len()
+                ),
+            ))
+        }
+        Unit::Record { offset, bytes } => match record::decode(bytes) {
+            Ok(event) => {
+                builders
+                    .entry(date_of(event.time_us))
+                    .or_default()
+                    .append(&event, source, offset);
+                records += 1;
+            }
+            Err(e) => quarantined.push(quarantine(offset, bytes, e.to_string())),
+        },
+        Unit::Broken {
+            offset,
+            bytes,
+            reason,
+        } => quarantined.push(quarantine(offset, bytes, reason)),
+    });
+    let mut consumed = framed.consumed;
+    let mut pending_bytes = 0;
+    if framed.rest != Rest::None {
+        if block.last {
+            pending_bytes = (block.bytes.len() - consumed) as u64;
+        } else {
+            // Only the last block may end mid-unit: a block the reader cut at a newline that
+            // still holds an unfinished document holds a broken one.
+            let rest = &block.bytes[consumed..];
+            quarantined.push(quarantine(
+                block.base + consumed as u64,
+                rest,
+                "JSON document that does not end before the next lines".to_string(),
+            ));
+            consumed = block.bytes.len();
+        }
+    }
+    let mut batches = Vec::with_capacity(builders.len());
+    for (date, mut builder) in builders {
+        batches.push((
+            date,
+            builder.finish().map_err(crate::lake::LakeError::from)?,
+        ));
+    }
+    Ok(DecodedBlock {
+        source: Arc::clone(&block.source),
+        consumed_to: block.base + consumed as u64,
+        length: block.length,
+        pending_bytes,
+        records,
+        batches,
+        quarantined,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_days_of_the_record_time() {
+        let t = crate::record::time::parse_micros("2024-04-03T23:59:59.9999999Z").unwrap();
+        assert_eq!(date_of(t), NaiveDate::from_ymd_opt(2024, 4, 3).unwrap());
+        assert_eq!(date_of(t + 1), NaiveDate::from_ymd_opt(2024, 4, 4).unwrap());
+        assert_eq!(date_of(-1), NaiveDate::from_ymd_opt(1969, 12, 31).unwrap());
+    }
+}

@@ -1,0 +1,51 @@
+//! One writer per lake. The lock is an OS file lock on `_state/lake.lock`, so it is
+//! released when the process dies, however it dies; the file holds the holder's pid and
+//! start time only to tell a waiting user who has it.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+
+use super::{IoContext, LakeError, LakePaths, Result};
+
+/// Held while a process writes the lake; dropping it releases the lock.
+#[derive(Debug)]
+pub struct LakeLock {
+    _file: File,
+}
+
+impl LakeLock {
+    /// Takes the lock, or says who holds it.
+    pub fn acquire(lake: &LakePaths) -> Result<Self> {
+        let path = lake.lock_file();
+        std::fs::create_dir_all(lake.state_dir()).at(lake.state_dir())?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .at(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(LakeError::Locked {
+                    lake: lake.root().to_path_buf(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(LakeError::Io { path, source: e }),
+        }
+        file.set_len(0).at(&path)?;
+        file.rewind().at(&path)?;
+        write!(
+            file,
+            "pid {} since {}",
+            std::process::id(),
+            chrono::Utc::now().to_rfc3339()
+        )
+        .at(&path)?;
+        Ok(LakeLock { _file: file })
+    }
+}

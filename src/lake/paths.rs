@@ -1,0 +1,154 @@
+//! Every path in the lake, made in one place.
+//!
+//! ```text
+//! <lake>/events/date=YYYY-MM-DD/part-<run>-<n>.parquet   committed event files
+//! <lake>/quarantine/date=YYYY-MM-DD/<run>-<n>.jsonl      rejected records (date of ingest)
+//! <lake>/_state/checkpoints.json                         how far each source was read
+//! <lake>/_state/commits/<run>-<n>.json                   commits written, not yet applied
+//! <lake>/_state/staging/<run>/...                        files of commits in progress
+//! <lake>/_state/lake.lock                                one writer at a time
+//! ```
+//!
+//! Invariant: no other module formats a `date=` directory or a file name; a lake path is
+//! made through these types, so readers and writers cannot drift apart.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+/// The root of a local lake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LakePaths {
+    root: PathBuf,
+}
+
+/// Identifies one ingest run: sortable by start time, unique across processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunId(String);
+
+impl RunId {
+    /// A new id: UTC start time, process id and a few random bits.
+    pub fn new() -> Self {
+        let now = chrono::Utc::now();
+        let salt: u16 = rand::random();
+        RunId(format!(
+            "{}-{}-{salt:04x}",
+            now.format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id()
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for RunId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LakePaths {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LakePaths { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn events_dir(&self) -> PathBuf {
+        self.root.join("events")
+    }
+
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("_state")
+    }
+
+    pub fn checkpoints_file(&self) -> PathBuf {
+        self.state_dir().join("checkpoints.json")
+    }
+
+    pub fn commits_dir(&self) -> PathBuf {
+        self.state_dir().join("commits")
+    }
+
+    pub fn staging_root(&self) -> PathBuf {
+        self.state_dir().join("staging")
+    }
+
+    pub fn staging_dir(&self, run: &RunId) -> PathBuf {
+        self.staging_root().join(run.as_str())
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.state_dir().join("lake.lock")
+    }
+
+    pub fn commit_file(&self, run: &RunId, seq: u32) -> PathBuf {
+        self.commits_dir()
+            .join(format!("{}-{seq:05}.json", run.as_str()))
+    }
+}
+
+/// The `date=YYYY-MM-DD` partition directory name for a date.
+pub fn partition_name(date: NaiveDate) -> String {
+    format!("date={}", date.format("%Y-%m-%d"))
+}
+
+/// A file of the lake, relative to its root, and where it is staged before its commit.
+/// Both halves come from the same constructor so they always agree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StagedFile {
+    /// Relative to the lake root, under `_state/staging/<run>/`.
+    pub staged: PathBuf,
+    /// Relative to the lake root, where the commit puts it.
+    pub committed: PathBuf,
+}
+
+impl StagedFile {
+    /// An event file of partition `date`: `events/date=…/part-<run>-<n>.parquet`.
+    pub fn event_file(run: &RunId, date: NaiveDate, n: u32) -> Self {
+        let name = format!("part-{}-{n:05}.parquet", run.as_str());
+        let committed = Path::new("events").join(partition_name(date)).join(&name);
+        let staged = Path::new("_state/staging")
+            .join(run.as_str())
+            .join(&committed);
+        StagedFile { staged, committed }
+    }
+
+    /// A quarantine file, or the side file holding the bytes of an oversized record.
+    pub fn quarantine_file(run: &RunId, ingest_date: NaiveDate, name: &str) -> Self {
+        let committed = Path::new("quarantine")
+            .join(partition_name(ingest_date))
+            .join(format!("{}-{name}", run.as_str()));
+        let staged = Path::new("_state/staging")
+            .join(run.as_str())
+            .join(&committed);
+        StagedFile { staged, committed }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_files_are_hive_partitioned_and_staged_under_the_run() {
+        let run = RunId("r1".into());
+        let f = StagedFile::event_file(&run, NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), 2);
+        assert_eq!(
+            f.committed,
+            Path::new("events/date=2026-03-07/part-r1-00002.parquet")
+        );
+        assert_eq!(
+            f.staged,
+            Path::new("_state/staging/r1/events/date=2026-03-07/part-r1-00002.parquet")
+        );
+    }
+}

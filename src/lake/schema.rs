@@ -1,0 +1,67 @@
+//! The `events` table: one row per source record. Column names and meanings are the
+//! contract in DESIGN.md that queries, dashboards and exports rely on; columns may be
+//! added, never renamed.
+//!
+//! Files store strings as plain `Utf8` so every Parquet engine (DuckDB, Spark, Synapse)
+//! reads them; the query session reads them as `Utf8View`, DataFusion's faster layout.
+//! `date` is not stored in the files: it is the Hive partition (`date=YYYY-MM-DD`).
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Timestamps are microseconds, UTC: Key Vault writes seven fractional digits, and
+/// microseconds are what DuckDB, Spark and DataFusion all read without conversion.
+pub fn time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The schema of the Parquet files under `events/`.
+pub fn events_file_schema() -> SchemaRef {
+    let s = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    Arc::new(Schema::new(vec![
+        Field::new("time", time_type(), false),
+        s("vault", false),
+        s("subscription_id", true),
+        s("resource_group", true),
+        s("resource_type", false),
+        s("operation", false),
+        s("operation_version", true),
+        s("object_type", true),
+        s("object_name", true),
+        s("object_version", true),
+        Field::new("http_status", DataType::Int32, true),
+        s("result_signature", true),
+        s("result_type", true),
+        s("result_description", true),
+        Field::new("duration_ms", DataType::Int64, true),
+        s("caller_ip", true),
+        s("identity_oid", true),
+        s("identity_appid", true),
+        s("identity_upn", true),
+        s("identity_type", false),
+        s("managed_identity_resource", true),
+        s("client_info", true),
+        s("request_uri", true),
+        s("correlation_id", true),
+        s("tls_version", true),
+        Field::new("is_access_policy_match", DataType::Boolean, true),
+        Field::new("is_rbac_authorized", DataType::Boolean, true),
+        s("source", false),
+        Field::new("source_offset", DataType::Int64, false),
+        s("raw", false),
+    ]))
+}
+
+/// The schema the query session sees for the files: strings as `Utf8View`.
+pub fn events_read_schema() -> SchemaRef {
+    let fields: Vec<Field> = events_file_schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}

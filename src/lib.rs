@@ -1,0 +1,15 @@
+//! kvaudit: Azure Key Vault audit logs into a Parquet lake, and answers out of it.
+//!
+//! The crate is split along the data flow, and dependencies point one way only:
+//! `record` (one source record → one normalized event) ← `source` (where bytes come from)
+//! ← `ingest` (bytes → lake, with checkpoints and quarantine) → `lake` (paths, schema,
+//! Parquet files) ← `query` (DataFusion over the lake). `generate` writes synthetic logs in
+//! the archive layout and depends on nothing else here. The binary (`main.rs`, `cli/`)
+//! wires the parts together; nothing in the library depends on it.
+
+pub mod generate;
+pub mod ingest;
+pub mod lake;
+pub mod query;
+pub mod record;
+pub mod source;

@@ -1,0 +1,32 @@
+//! SQL over the lake: one DataFusion session factory (`session.rs`), the `events` table
+//! with time-to-partition pruning (`events_table.rs`), the named queries kept as files in
+//! `queries/` (`registry.rs`), and result formatting (`output.rs`).
+//!
+//! This module only reads the lake; it never writes it.
+
+pub mod events_table;
+pub mod output;
+pub mod registry;
+pub mod session;
+
+pub use session::{QuerySession, SessionOptions};
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// DataFusion rejected or failed the query; its message says why.
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Formatting the result failed.
+    #[error("formatting the result: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// The lake directory could not be prepared for reading.
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// `--file` or a query name did not resolve to SQL.
+    #[error("no query named {0:?}; `kvaudit query --list` shows the named queries")]
+    UnknownQuery(String),
+}

@@ -1,0 +1,97 @@
+//! The one place a DataFusion session is built. Every setting that differs from
+//! DataFusion's default, or that a reader might wonder about, is set here with its reason.
+
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+
+use super::QueryError;
+use super::events_table::EventsTable;
+use crate::lake::LakePaths;
+use crate::lake::schema::events_read_schema;
+
+/// What a session needs to know.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    pub lake: LakePaths,
+    /// Parallelism of query execution; defaults to the number of cores.
+    pub target_partitions: Option<usize>,
+}
+
+impl SessionOptions {
+    pub fn new(lake: LakePaths) -> Self {
+        SessionOptions {
+            lake,
+            target_partitions: None,
+        }
+    }
+}
+
+/// A DataFusion session with the lake's tables registered.
+pub struct QuerySession {
+    ctx: SessionContext,
+}
+
+impl QuerySession {
+    /// Builds the session and registers `events`.
+    pub async fn open(options: &SessionOptions) -> Result<Self, QueryError> {
+        let mut config = SessionConfig::new()
+            // Identifiers as written: column names are lower-case snake case anyway, and
+            // Key Vault names like `SecretGet` stay readable in string literals.
+            .with_information_schema(true);
+        if let Some(n) = options.target_partitions {
+            config = config.with_target_partitions(n);
+        }
+        let parquet = &mut config.options_mut().execution.parquet;
+        // Evaluate filters while decoding (late materialization): rows that fail
+        // `vault = ...` or `identity_oid = ...` never have their `raw` column decoded.
+        parquet.pushdown_filters = true;
+        // Apply the most selective, cheapest filters first within that pushdown.
+        parquet.reorder_filters = true;
+        // Use the page index the writer stores, to skip pages inside row groups.
+        parquet.enable_page_index = true;
+        // Prune row groups by their min/max statistics (on `time` above all).
+        parquet.pruning = true;
+        // Row counts and min/max per file let the planner skip files and size joins.
+        config.options_mut().execution.collect_statistics = true;
+        let ctx = SessionContext::new_with_config(config);
+        let events = options.lake.events_dir();
+        std::fs::create_dir_all(&events).map_err(|source| QueryError::Io {
+            path: events.clone(),
+            source,
+        })?;
+        let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
+        let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
+            .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
+        let table_config = ListingTableConfig::new(url)
+            .with_listing_options(listing)
+            .with_schema(events_read_schema());
+        let table = ListingTable::try_new(table_config)?;
+        ctx.register_table("events", Arc::new(EventsTable::new(Arc::new(table))))?;
+        Ok(QuerySession { ctx })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs one SQL statement and collects its result.
+    pub async fn sql(
+        &self,
+        sql: &str,
+    ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
+        let frame = self.ctx.sql(sql).await?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await?;
+        Ok((schema, batches))
+    }
+}

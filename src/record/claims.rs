@@ -1,0 +1,165 @@
+//! Who made a call: the token claims Key Vault copies into `identity.claim`.
+//!
+//! Two vocabularies exist side by side. Data-plane calls carry short token names (`oid`,
+//! `appid`, `upn`, `unique_name`, `idtyp`, `xms_mirid`, `appidacr`); `Vault*` management
+//! calls carry long claim URIs (`http://schemas.microsoft.com/identity/claims/objectidentifier`,
+//! `http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn`). Both map to the same
+//! fields here, the short name winning when a record has both.
+//!
+//! Managed HSM writes `identity` as a JSON string holding the same object; that string is
+//! decoded here too. Unknown claims, arrays (`xms_az_nwperimid`) and odd types never fail
+//! a record.
+
+use serde::Deserialize;
+
+use super::lenient::Lenient;
+
+/// The claims kvaudit keeps, in both vocabularies.
+#[derive(Debug, Default, Deserialize)]
+pub struct Claims<'a> {
+    #[serde(borrow, default)]
+    pub oid: Lenient<'a>,
+    #[serde(
+        borrow,
+        default,
+        rename = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+    )]
+    pub oid_uri: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub appid: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub azp: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub upn: Lenient<'a>,
+    #[serde(
+        borrow,
+        default,
+        rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+    )]
+    pub upn_uri: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub unique_name: Lenient<'a>,
+    #[serde(
+        borrow,
+        default,
+        rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+    )]
+    pub name_uri: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub idtyp: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub xms_mirid: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub appidacr: Lenient<'a>,
+    #[serde(borrow, default)]
+    pub scp: Lenient<'a>,
+}
+
+/// `identity` as written: `{"claim": {...}}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct IdentityObject<'a> {
+    #[serde(borrow, default)]
+    pub claim: Option<Claims<'a>>,
+}
+
+/// The normalized caller.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub oid: Option<String>,
+    pub appid: Option<String>,
+    pub upn: Option<String>,
+    pub identity_type: &'static str,
+    pub managed_identity_resource: Option<String>,
+}
+
+fn first(values: &[&Lenient<'_>]) -> Option<String> {
+    values
+        .iter()
+        .filter_map(|v| v.as_str())
+        .map(str::trim)
+        .find(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+impl Claims<'_> {
+    /// Normalizes the claims into a caller.
+    ///
+    /// The identity type follows how Entra ID issues tokens: `xms_mirid` is present only on
+    /// managed identity tokens; a user token has a `upn` (or `idtyp=user`, or a `scp`
+    /// delegated scope); an app-only token has `idtyp=app` or a client-credential
+    /// `appidacr` of 1 (secret) or 2 (certificate). Anything else with an object id is
+    /// `unknown` rather than guessed.
+    pub fn caller(&self) -> Caller {
+        let oid = first(&[&self.oid, &self.oid_uri]);
+        let appid = first(&[&self.appid, &self.azp]);
+        let upn = first(&[&self.upn, &self.upn_uri, &self.unique_name, &self.name_uri]);
+        let mirid = first(&[&self.xms_mirid]);
+        let idtyp = self.idtyp.as_str().map(str::to_ascii_lowercase);
+        let identity_type = if mirid.is_some() {
+            "managed_identity"
+        } else if upn.is_some() || idtyp.as_deref() == Some("user") || self.scp.as_str().is_some() {
+            "user"
+        } else if idtyp.as_deref() == Some("app")
+            || matches!(self.appidacr.as_str(), Some("1") | Some("2"))
+        {
+            "service_principal"
+        } else {
+            "unknown"
+        };
+        Caller {
+            oid,
+            appid,
+            upn,
+            identity_type,
+            managed_identity_resource: mirid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(json: &str) -> Caller {
+        serde_json::from_str::<Claims>(json).unwrap().caller()
+    }
+
+    #[test]
+    fn short_names_of_a_user() {
+        let c = caller(
+            r#"{"oid":"o1","appid":"a1","upn":"john@x","scp":"user_impersonation","xms_az_nwperimid":[]}"#,
+        );
+        assert_eq!(
+            (c.oid.as_deref(), c.appid.as_deref(), c.upn.as_deref()),
+            (Some("o1"), Some("a1"), Some("john@x"))
+        );
+        assert_eq!(c.identity_type, "user");
+    }
+
+    #[test]
+    fn long_claim_uris() {
+        let c = caller(
+            r#"{"http://schemas.microsoft.com/identity/claims/objectidentifier":"o2","http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"live.com#u@outlook.com","appid":"a2"}"#,
+        );
+        assert_eq!(c.oid.as_deref(), Some("o2"));
+        assert_eq!(c.upn.as_deref(), Some("live.com#u@outlook.com"));
+        assert_eq!(c.identity_type, "user");
+    }
+
+    #[test]
+    fn apps_and_managed_identities() {
+        assert_eq!(
+            caller(r#"{"oid":"o","appid":"a","appidacr":"1","idtyp":"app"}"#).identity_type,
+            "service_principal"
+        );
+        assert_eq!(
+            caller(r#"{"oid":"o","appid":"a","appidacr":"2"}"#).identity_type,
+            "service_principal"
+        );
+        let mi = caller(
+            r#"{"oid":"o","appid":"a","idtyp":"app","xms_mirid":"/subscriptions/s/.../userAssignedIdentities/mi"}"#,
+        );
+        assert_eq!(mi.identity_type, "managed_identity");
+        assert_eq!(caller(r#"{"oid":"o"}"#).identity_type, "unknown");
+    }
+}

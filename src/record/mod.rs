@@ -1,0 +1,305 @@
+//! One Key Vault `AuditEvent` record → one normalized event (a row of the `events` table).
+//!
+//! The decoder is typed and our own: generic JSON readers infer column types from a sample
+//! and reject `durationMs` when it is a string in one record and a number in the next.
+//! Here every field the table needs is read leniently ([`lenient::Lenient`]), unknown keys
+//! are skipped without allocation, and strings are borrowed from the input when they have
+//! no escapes.
+//!
+//! Invariant: [`decode`] either returns an event with a time, an operation and a vault, or
+//! a [`RecordError`] saying which of them is missing or why the bytes are not a record. It
+//! never panics on any input.
+
+pub mod claims;
+pub mod framing;
+pub mod lenient;
+pub mod resource;
+pub mod time;
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use claims::{Caller, IdentityObject};
+use lenient::Lenient;
+
+/// Why a record could not become a row. The text is the quarantine reason.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The bytes are not valid JSON (or not valid UTF-8, which JSON requires).
+    #[error("not valid JSON: {0}")]
+    InvalidJson(#[from] serde_json::Error),
+    /// The record has no `time`.
+    #[error("record has no `time`")]
+    MissingTime,
+    /// `time` is present but not an RFC 3339 timestamp.
+    #[error("`time` is not an RFC 3339 timestamp: {0:?}")]
+    BadTime(String),
+    /// The record has no `operationName`.
+    #[error("record has no `operationName`")]
+    MissingOperation,
+    /// Neither `resourceId` nor `properties.id` names a vault or Managed HSM.
+    #[error("no vault in `resourceId` ({0:?}) nor in `properties.id`")]
+    MissingVault(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Properties<'a> {
+    #[serde(borrow, default)]
+    id: Lenient<'a>,
+    #[serde(borrow, default, rename = "clientInfo")]
+    client_info: Lenient<'a>,
+    #[serde(borrow, default, rename = "httpStatusCode")]
+    http_status_code: Lenient<'a>,
+    #[serde(borrow, default, rename = "requestUri")]
+    request_uri: Lenient<'a>,
+    #[serde(borrow, default, rename = "isAccessPolicyMatch")]
+    is_access_policy_match: Lenient<'a>,
+    #[serde(borrow, default, rename = "isRbacAuthorized")]
+    is_rbac_authorized: Lenient<'a>,
+    #[serde(borrow, default, rename = "tlsVersion")]
+    tls_version: Lenient<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SourceRecord<'a> {
+    #[serde(borrow, default)]
+    time: Lenient<'a>,
+    #[serde(borrow, default, rename = "resourceId")]
+    resource_id: Lenient<'a>,
+    #[serde(borrow, default, rename = "operationName")]
+    operation_name: Lenient<'a>,
+    #[serde(borrow, default, rename = "operationVersion")]
+    operation_version: Lenient<'a>,
+    #[serde(borrow, default, rename = "resultType")]
+    result_type: Lenient<'a>,
+    #[serde(borrow, default, rename = "resultSignature")]
+    result_signature: Lenient<'a>,
+    #[serde(borrow, default, rename = "resultDescription")]
+    result_description: Lenient<'a>,
+    #[serde(borrow, default, rename = "durationMs")]
+    duration_ms: Lenient<'a>,
+    #[serde(borrow, default, rename = "callerIpAddress")]
+    caller_ip_address: Lenient<'a>,
+    #[serde(borrow, default, rename = "correlationId")]
+    correlation_id: Lenient<'a>,
+    #[serde(default)]
+    identity: IdentityField,
+    #[serde(borrow, default)]
+    properties: Option<Properties<'a>>,
+}
+
+/// `identity` as an object, as a JSON string holding that object (Managed HSM), or absent.
+#[derive(Debug, Default)]
+struct IdentityField(Option<Caller>);
+
+impl<'de> Deserialize<'de> for IdentityField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IdentityField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an identity object or a JSON string holding one")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let identity =
+                    IdentityObject::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(IdentityField(identity.claim.map(|c| c.caller())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                // A string that does not hold an identity object is not fatal: the record
+                // still says what was done to which vault; the caller is just unknown.
+                Ok(IdentityField(
+                    serde_json::from_str::<IdentityObject>(v)
+                        .ok()
+                        .and_then(|i| i.claim.map(|c| c.caller())),
+                ))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(IdentityField(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(IdentityField(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(IdentityField(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(IdentityField(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(IdentityField(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(IdentityField(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(IdentityField(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A normalized event, borrowing from the record's bytes where it can.
+/// Field meanings are the `events` table's (see `lake::schema`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event<'a> {
+    pub time_us: i64,
+    pub vault: String,
+    pub subscription_id: Option<String>,
+    pub resource_group: Option<String>,
+    pub resource_type: &'static str,
+    pub operation: String,
+    pub operation_version: Option<String>,
+    pub object_type: Option<&'static str>,
+    pub object_name: Option<String>,
+    pub object_version: Option<String>,
+    pub http_status: Option<i32>,
+    pub result_signature: Option<String>,
+    pub result_type: Option<String>,
+    pub result_description: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub caller_ip: Option<String>,
+    pub caller: Caller,
+    pub client_info: Option<String>,
+    pub request_uri: Option<String>,
+    pub correlation_id: Option<String>,
+    pub tls_version: Option<String>,
+    pub is_access_policy_match: Option<bool>,
+    pub is_rbac_authorized: Option<bool>,
+    /// The record exactly as it was in the source.
+    pub raw: &'a [u8],
+}
+
+fn owned(v: &Lenient<'_>) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+/// Decodes one record (the bytes of one JSON object) into an event.
+pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
+    let record: SourceRecord<'_> = serde_json::from_slice(raw)?;
+    let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
+    let time_us = time::parse_micros(time_text)
+        .ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
+    let operation = record
+        .operation_name
+        .as_str()
+        .filter(|o| !o.is_empty())
+        .ok_or(RecordError::MissingOperation)?
+        .to_owned();
+    let properties = record.properties.unwrap_or_default();
+    let object = properties
+        .id
+        .as_str()
+        .map(resource::parse_object_id)
+        .unwrap_or_default();
+    let resource = record
+        .resource_id
+        .as_str()
+        .and_then(resource::parse_resource_id);
+    let (vault, subscription_id, resource_group, resource_type) = match resource {
+        Some(r) => (r.name, r.subscription_id, r.resource_group, r.resource_type),
+        None => match object.vault.clone() {
+            // Records forwarded without `resourceId` still name their vault in the URL.
+            Some(v) => (v, None, None, "vault"),
+            None => {
+                return Err(RecordError::MissingVault(
+                    record
+                        .resource_id
+                        .as_str()
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect(),
+                ));
+            }
+        },
+    };
+    Ok(Event {
+        time_us,
+        vault,
+        subscription_id,
+        resource_group,
+        resource_type,
+        operation,
+        operation_version: owned(&record.operation_version),
+        object_type: object.object_type,
+        object_name: object.name.map(str::to_owned),
+        object_version: object.version.map(str::to_owned),
+        http_status: properties
+            .http_status_code
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok()),
+        result_signature: owned(&record.result_signature),
+        result_type: owned(&record.result_type),
+        result_description: owned(&record.result_description),
+        duration_ms: record.duration_ms.as_i64(),
+        caller_ip: owned(&record.caller_ip_address),
+        caller: record.identity.0.unwrap_or_default(),
+        client_info: owned(&properties.client_info),
+        request_uri: owned(&properties.request_uri),
+        correlation_id: owned(&record.correlation_id),
+        tls_version: owned(&properties.tls_version),
+        is_access_policy_match: properties.is_access_policy_match.as_bool(),
+        is_rbac_authorized: properties.is_rbac_authorized.as_bool(),
+        raw,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_strings_or_numbers() {
+        let base = r#"{"time":"2024-04-03T14:03:10Z","operationName":"SecretGet","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/V","durationMs":DUR}"#;
+        for (dur, want) in [
+            ("\"575\"", Some(575)),
+            ("575", Some(575)),
+            ("null", None),
+            ("{}", None),
+        ] {
+            let text = base.replace("DUR", dur);
+            assert_eq!(decode(text.as_bytes()).unwrap().duration_ms, want, "{dur}");
+        }
+    }
+
+    #[test]
+    fn identity_as_json_string_is_decoded() {
+        let text = r#"{"time":"2024-04-03T14:03:10Z","operationName":"KeyGet","resourceId":"/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/managedHSMs/H1","identity":"{\"claim\":{\"oid\":\"o9\",\"appid\":\"a9\",\"appidacr\":\"2\"}}","durationMs":12}"#;
+        let e = decode(text.as_bytes()).unwrap();
+        assert_eq!((e.vault.as_str(), e.resource_type), ("h1", "managed_hsm"));
+        assert_eq!(e.caller.oid.as_deref(), Some("o9"));
+        assert_eq!(e.caller.identity_type, "service_principal");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        assert!(matches!(
+            decode(br#"{"operationName":"X"}"#),
+            Err(RecordError::MissingTime)
+        ));
+        assert!(matches!(
+            decode(br#"{"time":"2024-01-01T00:00:00Z"}"#),
+            Err(RecordError::MissingOperation)
+        ));
+        assert!(matches!(
+            decode(br#"{"time":"2024-01-01T00:00:00Z","operationName":"X"}"#),
+            Err(RecordError::MissingVault(_))
+        ));
+        assert!(matches!(
+            decode(b"\xff\xfe{}"),
+            Err(RecordError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            decode(br#"[1,2]"#),
+            Err(RecordError::InvalidJson(_))
+        ));
+    }
+}

@@ -1,0 +1,160 @@
+//! Local files: a single file, or a directory tree in the archive layout
+//! (`insights-logs-auditevent/resourceId=/SUBSCRIPTIONS/.../y=/m=/d=/h=/m=00/PT1H.json`)
+//! or any other layout.
+//!
+//! Discovery walks the tree in path order (so runs are reproducible), skips hidden entries,
+//! and takes `*.json`, `*.jsonl` and `*.ndjson` files: a README or a `.tmp` file beside the
+//! logs is not a log. A file named explicitly is taken whatever its name.
+//!
+//! A file's key is its canonical path, so the same file reached through two spellings of
+//! `--from` is still one source with one checkpoint.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::SourceError;
+
+/// A local file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    pub path: PathBuf,
+    /// The canonical path: the checkpoint key and the `source` column.
+    pub key: String,
+    pub length: u64,
+}
+
+const LOG_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson"];
+
+/// Lists the log files under `from` (or `from` itself when it is a file).
+pub fn discover(from: &Path) -> Result<Vec<LocalFile>, SourceError> {
+    let meta = std::fs::metadata(from).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => SourceError::NotFound(from.to_path_buf()),
+        _ => SourceError::Io {
+            path: from.to_path_buf(),
+            source,
+        },
+    })?;
+    let mut files = Vec::new();
+    if meta.is_file() {
+        files.push(local_file(from)?);
+    } else {
+        walk(from, &mut files)?;
+    }
+    Ok(files)
+}
+
+fn local_file(path: &Path) -> Result<LocalFile, SourceError> {
+    let io = |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let canonical = std::fs::canonicalize(path).map_err(io)?;
+    let length = std::fs::metadata(&canonical).map_err(io)?.len();
+    Ok(LocalFile {
+        path: canonical.clone(),
+        key: canonical.to_string_lossy().into_owned(),
+        length,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
+    let io = |source| SourceError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io)?;
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| LOG_EXTENSIONS.contains(&e))
+        {
+            out.push(local_file(&path)?);
+        }
+    }
+    Ok(())
+}
+
+/// How many leading bytes a fingerprint covers at most.
+const FINGERPRINT_BYTES: u64 = 4096;
+
+/// A fingerprint of the first `min(upto, 4096)` bytes of a file: `fnv64:<n>:<hash>`.
+/// It tells a file that grew (same first bytes) from one that was replaced.
+pub fn fingerprint(path: &Path, upto: u64) -> Result<String, SourceError> {
+    let n = upto.min(FINGERPRINT_BYTES);
+    let mut buf = Vec::with_capacity(n as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(n).read_to_end(&mut buf))
+        .map_err(|source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(format!("fnv64:{}:{:016x}", buf.len(), fnv1a(&buf)))
+}
+
+/// The length a stored fingerprint covers.
+pub fn fingerprint_len(fingerprint: &str) -> Option<u64> {
+    fingerprint
+        .strip_prefix("fnv64:")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_takes_log_files_in_path_order_and_skips_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour = dir.path().join("y=2026/m=01/d=02/h=03/m=00");
+        std::fs::create_dir_all(&hour).unwrap();
+        std::fs::write(hour.join("PT1H.json"), b"{}\n").unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), b"").unwrap();
+        std::fs::write(dir.path().join("README.md"), b"# no").unwrap();
+        std::fs::write(dir.path().join(".hidden.json"), b"{}").unwrap();
+        let found = discover(dir.path()).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["b.jsonl", "PT1H.json"]);
+        assert!(matches!(
+            discover(&dir.path().join("missing")),
+            Err(SourceError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn fingerprint_changes_when_the_first_bytes_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.json");
+        std::fs::write(&f, b"{\"a\":1}\n").unwrap();
+        let before = fingerprint(&f, 8).unwrap();
+        std::fs::write(&f, b"{\"a\":1}\n{\"b\":2}\n").unwrap();
+        assert_eq!(fingerprint(&f, 8).unwrap(), before);
+        std::fs::write(&f, b"{\"z\":9}\n").unwrap();
+        assert_ne!(fingerprint(&f, 8).unwrap(), before);
+        assert_eq!(fingerprint_len(&before), Some(8));
+    }
+}
