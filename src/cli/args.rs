@@ -6,19 +6,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "kvaudit",
-    version,
-    about = "Azure Key Vault audit logs into a Parquet lake, and answers out of it"
-)]
+#[command(name = "kvaudit", version, about = "Azure Key Vault audit logs into a Parquet lake, and answers out of it")]
 pub struct Args {
     /// The lake directory.
-    #[arg(
-        long,
-        global = true,
-        env = "KVAUDIT_LAKE",
-        default_value = "./kvaudit-lake"
-    )]
+    #[arg(long, global = true, env = "KVAUDIT_LAKE", default_value = "./kvaudit-lake")]
     pub lake: PathBuf,
 
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides it.

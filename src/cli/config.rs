@@ -64,12 +64,7 @@ impl Config {
             bail!("--lake must name a directory");
         }
         let command = match args.command {
-            Command::Ingest {
-                from,
-                format,
-                no_progress,
-                workers,
-            } => {
+            Command::Ingest { from, format, no_progress, workers } => {
                 if workers == Some(0) {
                     bail!("--workers must be at least 1");
                 }
@@ -80,12 +75,7 @@ impl Config {
                     workers,
                 })
             }
-            Command::Query {
-                sql,
-                file,
-                list,
-                format,
-            } => {
+            Command::Query { sql, file, list, format } => {
                 let source = match (sql, file, list) {
                     (_, _, true) => QuerySource::List,
                     (Some(sql), None, false) => QuerySource::Sql(sql),
@@ -99,41 +89,19 @@ impl Config {
                 };
                 CommandConfig::Query(QueryConfig { source, format })
             }
-            Command::Generate {
-                out,
-                days,
-                seed,
-                start,
-                scale,
-                format,
-            } => {
-                let start = NaiveDate::parse_from_str(&start, "%Y-%m-%d").with_context(|| {
-                    format!("--start must be a date like 2026-10-01, not {start:?}")
-                })?;
+            Command::Generate { out, days, seed, start, scale, format } => {
+                let start = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
+                    .with_context(|| format!("--start must be a date like 2026-10-01, not {start:?}"))?;
                 if !(scale > 0.0 && scale <= 1000.0) {
                     bail!("--scale must be above 0 and at most 1000, not {scale}");
                 }
-                let options = kvaudit::generate::GenerateOptions {
-                    out,
-                    days: check_days(days)?,
-                    seed,
-                    start,
-                    scale,
-                };
-                CommandConfig::Generate(GenerateConfig {
-                    options,
-                    json: format == SummaryFormat::Json,
-                })
+                let options = kvaudit::generate::GenerateOptions { out, days: check_days(days)?, seed, start, scale };
+                CommandConfig::Generate(GenerateConfig { options, json: format == SummaryFormat::Json })
             }
-            Command::Demo { logs, days, seed } => CommandConfig::Demo(DemoConfig {
-                logs,
-                days: check_days(days)?,
-                seed,
-            }),
+            Command::Demo { logs, days, seed } => {
+                CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })
+            }
         };
-        Ok(Config {
-            lake: LakePaths::new(args.lake),
-            command,
-        })
+        Ok(Config { lake: LakePaths::new(args.lake), command })
     }
 }

@@ -13,11 +13,11 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
         seed: config.seed,
         ..Default::default()
     };
-    println!(
-        "1. Generating {} days of Key Vault logs into {} ...",
-        config.days,
-        config.logs.display()
-    );
+    // A demo folder from an earlier run (it has our truth file) is regenerated, not mixed.
+    if config.logs.join("truth.json").exists() {
+        std::fs::remove_dir_all(&config.logs)?;
+    }
+    println!("1. Generating {} days of Key Vault logs into {} ...", config.days, config.logs.display());
     let generated = kvaudit::generate::generate(&options)?;
     println!(
         "   {} records in {} hourly blobs, {} planted incidents (truth: {})",
@@ -26,16 +26,9 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
         generated.incidents,
         generated.truth_path.display()
     );
-    println!(
-        "2. Ingesting them into the lake {} ...",
-        lake.root().display()
-    );
-    let ingest = IngestConfig {
-        from: config.logs.clone(),
-        json: false,
-        progress: true,
-        workers: None,
-    };
+    println!("2. Ingesting them into the lake {} ...", lake.root().display());
+    // The archive container only: the truth file and inventory beside it are not logs.
+    let ingest = IngestConfig { from: config.logs.join("insights-logs-auditevent"), json: false, progress: true, workers: None };
     let summary = super::ingest::run_quietly(lake, &ingest)?;
     println!("   {summary}");
     println!("3. What the lake holds:");
@@ -46,12 +39,7 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
             let query = registry::find(name).expect("the demo's queries are registered");
             println!("\n-- {} (queries/{name}.sql)", registry::description(query));
             let (schema, batches) = session.sql(query.sql).await?;
-            output::write(
-                &mut std::io::stdout(),
-                output::Format::Table,
-                &schema,
-                &batches,
-            )?;
+            output::write(&mut std::io::stdout(), output::Format::Table, &schema, &batches)?;
         }
         Ok::<_, anyhow::Error>(())
     })?;

@@ -24,7 +24,5 @@ pub fn run(args: args::Args) -> Result<()> {
 
 /// A tokio runtime for the commands that query: DataFusion is async.
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }

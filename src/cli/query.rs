@@ -18,11 +18,9 @@ pub fn run(lake: &LakePaths, config: QueryConfig) -> Result<()> {
         QuerySource::File(path) => match std::fs::read_to_string(&path) {
             Ok(sql) => sql,
             // Named queries are built in, so `--file queries/X.sql` works from any directory.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                registry::find(&path.to_string_lossy())
-                    .map(|q| q.sql.to_string())
-                    .ok_or_else(|| QueryError::UnknownQuery(path.display().to_string()))?
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => registry::find(&path.to_string_lossy())
+                .map(|q| q.sql.to_string())
+                .ok_or_else(|| QueryError::UnknownQuery(path.display().to_string()))?,
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         },
     };

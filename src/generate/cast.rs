@@ -16,9 +16,8 @@ use super::event::Op;
 use super::rng::{self, Rand};
 use super::time::{DAY, HOUR, MINUTE, Ticks};
 use super::world::{
-    Authorization, BUSINESS, Backup, Builder, CONSUMER, CertSync, Client, Env, IdentityId,
-    IdentityKind, Person, Place, ReadTarget, Role, Rotator, STEADY, Scanner, SecretRef, SecretSpec,
-    VaultId, VaultSpec, World,
+    Authorization, BUSINESS, Backup, Builder, CONSUMER, CertSync, Client, Env, IdentityId, IdentityKind, Person, Place,
+    ReadTarget, Role, Rotator, STEADY, Scanner, SecretRef, SecretSpec, VaultId, VaultSpec, World,
 };
 
 /// Azure Resource Graph's first-party application id.
@@ -35,12 +34,7 @@ pub const PORTAL_APPID: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 /// records (`sekoia-2024.jsonl`).
 pub const PORTAL_DATA_APPID: &str = "3686488a-04fc-4d8a-b967-61f98ec41efe";
 
-const fn sdk(
-    info: &'static str,
-    api_version: &'static str,
-    tls: &'static str,
-    trailing_slash: bool,
-) -> Client {
+const fn sdk(info: &'static str, api_version: &'static str, tls: &'static str, trailing_slash: bool) -> Client {
     Client {
         info,
         appid: None,
@@ -56,30 +50,14 @@ const fn sdk(
     }
 }
 
-const DOTNET: Client = sdk(
-    "azsdk-net-Security.KeyVault.Secrets/4.6.0 (.NET 8.0.8; Ubuntu 22.04.4 LTS)",
-    "7.5",
-    "TLS1_2",
-    false,
-);
-const DOTNET_KEYS: Client = sdk(
-    "azsdk-net-Security.KeyVault.Keys/4.6.0 (.NET 8.0.8; Ubuntu 22.04.4 LTS)",
-    "7.5",
-    "TLS1_2",
-    false,
-);
-const DOTNET_FUNCTIONS: Client = sdk(
-    "azsdk-net-Security.KeyVault.Secrets/4.6.0 (.NET 8.0.7; Microsoft Windows 10.0.20348)",
-    "7.5",
-    "TLS1_2",
-    false,
-);
-const JAVA: Client = sdk(
-    "azsdk-java-azure-security-keyvault-secrets/4.8.3 (17.0.11; Linux; 5.15.0-1064-azure)",
-    "7.5",
-    "TLS1_2",
-    false,
-);
+const DOTNET: Client =
+    sdk("azsdk-net-Security.KeyVault.Secrets/4.6.0 (.NET 8.0.8; Ubuntu 22.04.4 LTS)", "7.5", "TLS1_2", false);
+const DOTNET_KEYS: Client =
+    sdk("azsdk-net-Security.KeyVault.Keys/4.6.0 (.NET 8.0.8; Ubuntu 22.04.4 LTS)", "7.5", "TLS1_2", false);
+const DOTNET_FUNCTIONS: Client =
+    sdk("azsdk-net-Security.KeyVault.Secrets/4.6.0 (.NET 8.0.7; Microsoft Windows 10.0.20348)", "7.5", "TLS1_2", false);
+const JAVA: Client =
+    sdk("azsdk-java-azure-security-keyvault-secrets/4.8.3 (17.0.11; Linux; 5.15.0-1064-azure)", "7.5", "TLS1_2", false);
 const PYTHON: Client = sdk(
     "azsdk-python-keyvault-secrets/4.8.0 Python/3.11.9 (Linux-5.15.0-1064-azure-x86_64-with-glibc2.35)",
     "7.4",
@@ -98,48 +76,24 @@ const PYTHON_BACKUP: Client = sdk(
     "TLS1_2",
     true,
 );
-const PYTHON_WINDOWS: Client = sdk(
-    "azsdk-python-keyvault-secrets/4.8.0 Python/3.12.4 (Windows-10-10.0.19045-SP0)",
-    "7.4",
-    "TLS1_3",
-    true,
-);
+const PYTHON_WINDOWS: Client =
+    sdk("azsdk-python-keyvault-secrets/4.8.0 Python/3.12.4 (Windows-10-10.0.19045-SP0)", "7.4", "TLS1_3", true);
 const NODE: Client = sdk(
     "azsdk-js-keyvault-secrets/4.8.0 core-rest-pipeline/1.16.3 Node/v20.15.1 OS/(x64-Linux-5.15.0-1064-azure)",
     "7.5",
     "TLS1_3",
     false,
 );
-const GO: Client = sdk(
-    "azsdk-go-azsecrets/v1.1.0 (go1.22.5; linux)",
-    "7.5",
-    "TLS1_3",
-    false,
-);
-const GRAFANA: Client = sdk(
-    "Grafana/11.2.0 azsdk-go-azsecrets/v1.1.0 (go1.22.5; linux)",
-    "7.5",
-    "TLS1_3",
-    false,
-);
+const GO: Client = sdk("azsdk-go-azsecrets/v1.1.0 (go1.22.5; linux)", "7.5", "TLS1_3", false);
+const GRAFANA: Client = sdk("Grafana/11.2.0 azsdk-go-azsecrets/v1.1.0 (go1.22.5; linux)", "7.5", "TLS1_3", false);
 const BUILD_AGENT: Client = sdk(
     "AZURECLI/2.64.0 (DEB) (AzureDevOps) azsdk-python-keyvault-secrets/4.8.0 Python/3.11.8 (Linux-6.5.0-1025-azure-x86_64-with-glibc2.35)",
     "7.5",
     "TLS1_2",
     true,
 );
-const STORAGE_CMK: Client = sdk(
-    "AzureStorageResourceProvider/1.0 KeyVaultKeyClient",
-    "7.4",
-    "TLS1_2",
-    false,
-);
-const APP_SERVICE: Client = sdk(
-    "Microsoft.Web/AppServiceCertificateSync/1.0",
-    "7.4",
-    "TLS1_2",
-    false,
-);
+const STORAGE_CMK: Client = sdk("AzureStorageResourceProvider/1.0 KeyVaultKeyClient", "7.4", "TLS1_2", false);
+const APP_SERVICE: Client = sdk("Microsoft.Web/AppServiceCertificateSync/1.0", "7.4", "TLS1_2", false);
 
 const PORTAL: Client = Client {
     info: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36 Edg/129.0.0.0",
@@ -194,11 +148,7 @@ const POLICY: Client = Client {
 const TAGS_PAYMENTS_PROD: &[(&str, &str)] = &[("env", "prod"), ("owner", "team-payments")];
 const TAGS_PAYMENTS_DEV: &[(&str, &str)] = &[("env", "dev"), ("owner", "team-payments")];
 const TAGS_WEB: &[(&str, &str)] = &[("env", "prod"), ("owner", "team-web")];
-const TAGS_DATA_PROD: &[(&str, &str)] = &[
-    ("costCenter", "cc-4410"),
-    ("env", "prod"),
-    ("owner", "team-data"),
-];
+const TAGS_DATA_PROD: &[(&str, &str)] = &[("costCenter", "cc-4410"), ("env", "prod"), ("owner", "team-data")];
 const TAGS_DATA_TEST: &[(&str, &str)] = &[("env", "test"), ("owner", "team-data")];
 const TAGS_PLATFORM: &[(&str, &str)] = &[("env", "prod"), ("owner", "team-platform")];
 const NO_TAGS: &[(&str, &str)] = &[];
@@ -266,77 +216,20 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
 
     // ---- Vaults -------------------------------------------------------------------------
     let vault = |b: &mut Builder, name, sub: &str, rg, location, env, auth, purge_protection| {
-        let spec = VaultSpec {
-            name,
-            resource_group: rg,
-            location,
-            env,
-            auth,
-            purge_protection,
-        };
+        let spec = VaultSpec { name, resource_group: rg, location, env, auth, purge_protection };
         b.vault(spec, sub)
     };
     use Authorization::{AccessPolicy, Rbac};
-    let pay_prod = vault(
-        &mut b,
-        "kv-payments-prod",
-        &prod_sub,
-        "rg-payments-prod",
-        "westeurope",
-        Env::Prod,
-        AccessPolicy,
-        true,
-    );
-    let pay_dev = vault(
-        &mut b,
-        "kv-payments-dev",
-        &nonprod_sub,
-        "rg-payments-dev",
-        "westeurope",
-        Env::Dev,
-        AccessPolicy,
-        false,
-    );
-    let web_prod = vault(
-        &mut b,
-        "kv-web-prod",
-        &prod_sub,
-        "rg-web-prod",
-        "northeurope",
-        Env::Prod,
-        Rbac,
-        true,
-    );
-    let data_prod = vault(
-        &mut b,
-        "kv-data-prod",
-        &prod_sub,
-        "rg-data-prod",
-        "westeurope",
-        Env::Prod,
-        Rbac,
-        true,
-    );
-    let data_test = vault(
-        &mut b,
-        "kv-data-test",
-        &nonprod_sub,
-        "rg-data-test",
-        "westeurope",
-        Env::Test,
-        AccessPolicy,
-        false,
-    );
-    let shared_prod = vault(
-        &mut b,
-        "kv-shared-prod",
-        &prod_sub,
-        "rg-platform-shared",
-        "westeurope",
-        Env::Prod,
-        AccessPolicy,
-        true,
-    );
+    let pay_prod =
+        vault(&mut b, "kv-payments-prod", &prod_sub, "rg-payments-prod", "westeurope", Env::Prod, AccessPolicy, true);
+    let pay_dev =
+        vault(&mut b, "kv-payments-dev", &nonprod_sub, "rg-payments-dev", "westeurope", Env::Dev, AccessPolicy, false);
+    let web_prod = vault(&mut b, "kv-web-prod", &prod_sub, "rg-web-prod", "northeurope", Env::Prod, Rbac, true);
+    let data_prod = vault(&mut b, "kv-data-prod", &prod_sub, "rg-data-prod", "westeurope", Env::Prod, Rbac, true);
+    let data_test =
+        vault(&mut b, "kv-data-test", &nonprod_sub, "rg-data-test", "westeurope", Env::Test, AccessPolicy, false);
+    let shared_prod =
+        vault(&mut b, "kv-shared-prod", &prod_sub, "rg-platform-shared", "westeurope", Env::Prod, AccessPolicy, true);
 
     // ---- Secrets and keys ---------------------------------------------------------------
     let ord = |b: &mut Builder, v: VaultId, name, tags| {
@@ -348,8 +241,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     let pp_jwt = ord(&mut b, pay_prod, "jwt-signing-key", TAGS_PAYMENTS_PROD);
     // Near expiry: a one-year secret expiring 3–20 days after the end, so that Key Vault's
     // 30-day notification falls inside the period (about 60% of the way through a month).
-    let webhook_expiry =
-        (at(&b, 0.6, 8, 30) + 30 * DAY).clamp(b.world().end + 3 * DAY, b.world().end + 20 * DAY);
+    let webhook_expiry = (at(&b, 0.6, 8, 30) + 30 * DAY).clamp(b.world().end + 3 * DAY, b.world().end + 20 * DAY);
     let pp_webhook = b.secret(
         pay_prod,
         SecretSpec {
@@ -374,10 +266,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     let pd_stripe = ord(&mut b, pay_dev, "stripe-api-key", TAGS_PAYMENTS_DEV);
     let pd_jwt = ord(&mut b, pay_dev, "jwt-signing-key", TAGS_PAYMENTS_DEV);
     // Without expiry: created by hand in the portal, nobody set one.
-    let spec = SecretSpec {
-        valid_days: None,
-        ..ordinary(&mut b.rng, days, "sandbox-api-key", NO_TAGS)
-    };
+    let spec = SecretSpec { valid_days: None, ..ordinary(&mut b.rng, days, "sandbox-api-key", NO_TAGS) };
     let pd_sandbox = b.secret(pay_dev, spec);
     // Past max age: created 400 days before the end with a two-year expiry, never rotated.
     let pd_merchant = b.secret(
@@ -392,22 +281,14 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
             managed: false,
         },
     );
-    let pd_tokenizer = ord(
-        &mut b,
-        pay_dev,
-        "test-card-tokenizer-key",
-        TAGS_PAYMENTS_DEV,
-    );
+    let pd_tokenizer = ord(&mut b, pay_dev, "test-card-tokenizer-key", TAGS_PAYMENTS_DEV);
 
     let wp_session = ord(&mut b, web_prod, "session-secret", TAGS_WEB);
     let wp_redis = ord(&mut b, web_prod, "redis-password", TAGS_WEB);
     let wp_recaptcha = ord(&mut b, web_prod, "recaptcha-secret", TAGS_WEB);
     let wp_oauth = ord(&mut b, web_prod, "oauth-client-secret", TAGS_WEB);
     let wp_flags = ord(&mut b, web_prod, "feature-flag-sdk-key", TAGS_WEB);
-    let spec = SecretSpec {
-        valid_days: None,
-        ..ordinary(&mut b.rng, days, "cdn-signing-key", TAGS_WEB)
-    };
+    let spec = SecretSpec { valid_days: None, ..ordinary(&mut b.rng, days, "cdn-signing-key", TAGS_WEB) };
     let wp_cdn = b.secret(web_prod, spec);
     let wp_maps = ord(&mut b, web_prod, "google-maps-key", TAGS_WEB);
     let wp_sendgrid = ord(&mut b, web_prod, "sendgrid-api-key", TAGS_WEB);
@@ -440,10 +321,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
         },
     );
     let dp_storage = ord(&mut b, data_prod, "storage-account-key", TAGS_DATA_PROD);
-    let dp_eventhub = typed(
-        ordinary(&mut b.rng, days, "eventhub-connection", TAGS_DATA_PROD),
-        "text/plain",
-    );
+    let dp_eventhub = typed(ordinary(&mut b.rng, days, "eventhub-connection", TAGS_DATA_PROD), "text/plain");
     let dp_eventhub = b.secret(data_prod, dp_eventhub);
     let dp_databricks = ord(&mut b, data_prod, "databricks-token", TAGS_DATA_PROD);
     let dp_snowflake = ord(&mut b, data_prod, "snowflake-password", TAGS_DATA_PROD);
@@ -476,22 +354,14 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     if let Some(v) = b.secret_mut(sp_partner).versions.last_mut() {
         v.expires = Some(partner_expiry);
     }
-    let sp_tls = ord(
-        &mut b,
-        shared_prod,
-        "tls-client-cert-password",
-        TAGS_PLATFORM,
-    );
+    let sp_tls = ord(&mut b, shared_prod, "tls-client-cert-password", TAGS_PLATFORM);
     let sp_grafana = ord(&mut b, shared_prod, "grafana-admin-password", TAGS_PLATFORM);
     let sp_slack = ord(&mut b, shared_prod, "slack-webhook-url", TAGS_PLATFORM);
     let sp_github = ord(&mut b, shared_prod, "github-app-private-key", TAGS_PLATFORM);
     let sp_docker = ord(&mut b, shared_prod, "dockerhub-token", TAGS_PLATFORM);
     let sp_artifactory = ord(&mut b, shared_prod, "artifactory-token", TAGS_PLATFORM);
     // Never read by anyone: the FTP server it opened was retired (`stale_secret`).
-    let spec = SecretSpec {
-        age_days: 230,
-        ..ordinary(&mut b.rng, days, "legacy-ftp-password", NO_TAGS)
-    };
+    let spec = SecretSpec { age_days: 230, ..ordinary(&mut b.rng, days, "legacy-ftp-password", NO_TAGS) };
     let sp_ftp = b.secret(shared_prod, spec);
     b.secret_mut(sp_ftp).unread_from = Some(start);
 
@@ -510,37 +380,12 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(pp_stripe), 90.0);
     b.read(app, ReadTarget::Secret(pp_jwt), 60.0);
     b.read(app, ReadTarget::Secret(pp_webhook), 30.0);
-    b.read(
-        app,
-        ReadTarget::Missing {
-            vault: pay_prod,
-            name: "optional-feature-override",
-        },
-        3.0,
-    );
-    b.read(
-        app,
-        ReadTarget::Key {
-            key: pp_signing,
-            op: Op::KeySign,
-        },
-        100.0,
-    )
-    .client = 1;
+    b.read(app, ReadTarget::Missing { vault: pay_prod, name: "optional-feature-override" }, 3.0);
+    b.read(app, ReadTarget::Key { key: pp_signing, op: Op::KeySign }, 100.0).client = 1;
 
     let payments_worker = b.identity("payments-worker", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(payments_worker).mirid = Some(mirid(
-        &prod_sub,
-        "rg-payments-prod",
-        uami,
-        "id-payments-worker",
-    ));
-    b.network(
-        payments_worker,
-        "payments-worker aks egress",
-        Place::Azure,
-        3,
-    );
+    b.identity_mut(payments_worker).mirid = Some(mirid(&prod_sub, "rg-payments-prod", uami, "id-payments-worker"));
+    b.network(payments_worker, "payments-worker aks egress", Place::Azure, 3);
     b.identity_mut(payments_worker).clients = vec![JAVA];
     let app = b.app(payments_worker, &STEADY, 1, 0.8);
     b.read(app, ReadTarget::Secret(pp_queue), 80.0);
@@ -560,12 +405,8 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(pd_merchant), 4.0);
 
     let web_frontend = b.identity("web-frontend", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(web_frontend).mirid = Some(mirid(
-        &prod_sub,
-        "rg-web-prod",
-        "Microsoft.Web/sites",
-        "app-web-frontend-prod",
-    ));
+    b.identity_mut(web_frontend).mirid =
+        Some(mirid(&prod_sub, "rg-web-prod", "Microsoft.Web/sites", "app-web-frontend-prod"));
     b.network(web_frontend, "app service outbound", Place::Azure, 5);
     b.identity_mut(web_frontend).clients = vec![NODE];
     let web_frontend_app = b.app(web_frontend, &CONSUMER, 1, 1.1);
@@ -595,14 +436,8 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(wp_analytics), 15.0);
 
     let data_pipeline = b.identity("data-pipeline", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(data_pipeline).mirid =
-        Some(mirid(&prod_sub, "rg-data-prod", uami, "id-data-pipeline"));
-    b.network(
-        data_pipeline,
-        "aks private endpoint subnet",
-        Place::Private,
-        4,
-    );
+    b.identity_mut(data_pipeline).mirid = Some(mirid(&prod_sub, "rg-data-prod", uami, "id-data-pipeline"));
+    b.network(data_pipeline, "aks private endpoint subnet", Place::Private, 4);
     b.identity_mut(data_pipeline).clients = vec![PYTHON, PYTHON_KEYS];
     let app = b.app(data_pipeline, &STEADY, 0, 0.9);
     b.read(app, ReadTarget::Secret(dp_sql), 60.0);
@@ -614,24 +449,12 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(dp_snowflake), 25.0);
     b.read(app, ReadTarget::Secret(dp_cosmos), 20.0);
     b.read(app, ReadTarget::Secret(dp_powerbi), 8.0);
-    b.read(
-        app,
-        ReadTarget::Key {
-            key: dp_kek,
-            op: Op::KeyUnwrap,
-        },
-        60.0,
-    )
-    .client = 1;
+    b.read(app, ReadTarget::Key { key: dp_kek, op: Op::KeyUnwrap }, 60.0).client = 1;
 
     // The storage account's own identity wrapping and unwrapping its customer-managed key.
     let storage_mi = b.identity("stdataprod01", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(storage_mi).mirid = Some(mirid(
-        &prod_sub,
-        "rg-data-prod",
-        "Microsoft.Storage/storageAccounts",
-        "stdataprod01",
-    ));
+    b.identity_mut(storage_mi).mirid =
+        Some(mirid(&prod_sub, "rg-data-prod", "Microsoft.Storage/storageAccounts", "stdataprod01"));
     b.network(storage_mi, "azure storage", Place::Azure, 2);
     b.identity_mut(storage_mi).clients = vec![STORAGE_CMK];
     let app = b.app(storage_mi, &STEADY, 0, 1.0);
@@ -724,14 +547,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.person(Person {
         identity: dave,
         role: Role::Admin,
-        vaults: vec![
-            pay_prod,
-            pay_dev,
-            web_prod,
-            data_prod,
-            data_test,
-            shared_prod,
-        ],
+        vaults: vec![pay_prod, pay_dev, web_prod, data_prod, data_test, shared_prod],
         sessions_per_day: 0.35,
         denied_vault: None,
     });
@@ -750,61 +566,34 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
 
     // ---- Jobs and Microsoft services ------------------------------------------------------
     let backup = b.identity("kv-backup", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(backup).mirid =
-        Some(mirid(&prod_sub, "rg-platform-shared", uami, "id-kv-backup"));
+    b.identity_mut(backup).mirid = Some(mirid(&prod_sub, "rg-platform-shared", uami, "id-kv-backup"));
     b.network(backup, "backup runner", Place::Azure, 1);
     b.identity_mut(backup).clients = vec![PYTHON_BACKUP];
-    b.set_backup(Backup {
-        identity: backup,
-        vaults: vec![pay_prod, data_prod],
-        at: 2 * HOUR,
-    });
+    b.set_backup(Backup { identity: backup, vaults: vec![pay_prod, data_prod], at: 2 * HOUR });
 
     let rotator = b.identity("func-secret-rotator", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(rotator).mirid = Some(mirid(
-        &prod_sub,
-        "rg-platform-shared",
-        "Microsoft.Web/sites",
-        "func-secret-rotator",
-    ));
+    b.identity_mut(rotator).mirid =
+        Some(mirid(&prod_sub, "rg-platform-shared", "Microsoft.Web/sites", "func-secret-rotator"));
     b.network(rotator, "functions outbound", Place::Azure, 2);
     b.identity_mut(rotator).clients = vec![DOTNET_FUNCTIONS];
-    b.set_rotator(Rotator {
-        identity: rotator,
-        secrets: vec![pp_jwt, wp_session, dp_storage],
-        at: 4 * HOUR,
-    });
+    b.set_rotator(Rotator { identity: rotator, secrets: vec![pp_jwt, wp_session, dp_storage], at: 4 * HOUR });
 
     let arg = b.identity("Azure Resource Graph", IdentityKind::MicrosoftService, "2");
     b.identity_mut(arg).appid = RESOURCE_GRAPH_APPID.to_owned();
     b.network(arg, "resource graph", Place::Azure, 2);
     b.identity_mut(arg).clients = vec![RESOURCE_GRAPH];
-    b.scanner(Scanner {
-        identity: arg,
-        every: 4 * HOUR,
-    });
+    b.scanner(Scanner { identity: arg, every: 4 * HOUR });
     let policy = b.identity("Azure Policy Insights", IdentityKind::MicrosoftService, "2");
     b.identity_mut(policy).appid = POLICY_INSIGHTS_APPID.to_owned();
     b.network(policy, "policy insights", Place::Azure, 2);
     b.identity_mut(policy).clients = vec![POLICY];
-    b.scanner(Scanner {
-        identity: policy,
-        every: DAY,
-    });
+    b.scanner(Scanner { identity: policy, every: DAY });
 
-    let app_service = b.identity(
-        "Microsoft Azure App Service",
-        IdentityKind::MicrosoftService,
-        "2",
-    );
+    let app_service = b.identity("Microsoft Azure App Service", IdentityKind::MicrosoftService, "2");
     b.identity_mut(app_service).appid = APP_SERVICE_APPID.to_owned();
     b.network(app_service, "app service control plane", Place::Azure, 2);
     b.identity_mut(app_service).clients = vec![APP_SERVICE];
-    b.set_cert_sync(CertSync {
-        identity: app_service,
-        secret: wp_cert,
-        every: 6 * HOUR,
-    });
+    b.set_cert_sync(CertSync { identity: app_service, secret: wp_cert, every: 6 * HOUR });
 
     // ---- Writes inside the period ---------------------------------------------------------
     // Rotations: the function rotates at night; people rotate by hand in working hours.
@@ -826,10 +615,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     // (`sensitive_operation`, planted in incidents).
     let t = workday(&b, 0.5, 6, 40);
     let tmp_spec = ordinary(&mut b.rng, days, "tmp-migration-token", NO_TAGS);
-    let tmp_spec = SecretSpec {
-        content_type: Some("text/plain"),
-        ..tmp_spec
-    };
+    let tmp_spec = SecretSpec { content_type: Some("text/plain"), ..tmp_spec };
     let tmp_migration_token = b.new_secret(data_test, tmp_spec, t, (carol, 0, 0));
     b.secret_mut(tmp_migration_token).deleted = Some(workday(&b, 0.88, 7, 15));
 
@@ -843,17 +629,13 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
         .unwrap_or(reporting_from - DAY);
     let created = (day_before + 4 * HOUR + 50 * MINUTE).max(start + 30 * MINUTE);
     let spec = ordinary(&mut b.rng, days, "reporting-readonly-conn", TAGS_DATA_PROD);
-    let spec = SecretSpec {
-        content_type: Some("text/plain"),
-        ..spec
-    };
+    let spec = SecretSpec { content_type: Some("text/plain"), ..spec };
     let dp_reporting = b.new_secret(data_prod, spec, created, (bob, 0, 1));
     let reporting_etl = b.identity("reporting-etl", IdentityKind::ServicePrincipal, "1");
     b.network(reporting_etl, "reporting vm", Place::Azure, 1);
     b.identity_mut(reporting_etl).clients = vec![PYTHON];
     let app = b.app(reporting_etl, &BUSINESS, 1, 0.2);
-    b.read(app, ReadTarget::Secret(dp_reporting), 6.0).from =
-        Some(reporting_from.max(created + 10 * MINUTE));
+    b.read(app, ReadTarget::Secret(dp_reporting), 6.0).from = Some(reporting_from.max(created + 10 * MINUTE));
 
     let stolen_from = b.address(Place::Europe);
     let handles = Handles {

@@ -51,9 +51,7 @@ impl Op {
             Op::VaultPut => "VaultPut",
             Op::SecretNearExpiryEventGridNotification => "SecretNearExpiryEventGridNotification",
             Op::SecretExpiredEventGridNotification => "SecretExpiredEventGridNotification",
-            Op::VaultAccessPolicyChangedEventGridNotification => {
-                "VaultAccessPolicyChangedEventGridNotification"
-            }
+            Op::VaultAccessPolicyChangedEventGridNotification => "VaultAccessPolicyChangedEventGridNotification",
         }
     }
 
@@ -92,18 +90,10 @@ impl Op {
 pub enum Caller {
     /// A cast member, from one of its addresses, with one of its clients (index into
     /// `Identity::clients`).
-    Identity {
-        id: IdentityId,
-        ip: Ipv4Addr,
-        client: u8,
-    },
+    Identity { id: IdentityId, ip: Ipv4Addr, client: u8 },
     /// The first, token-less request of an SDK's challenge-based authentication: Key Vault
     /// answers 401 and logs no identity. The identity only chooses the client text.
-    Anonymous {
-        id: IdentityId,
-        ip: Ipv4Addr,
-        client: u8,
-    },
+    Anonymous { id: IdentityId, ip: Ipv4Addr, client: u8 },
     /// Key Vault itself (Event Grid notifications), from the service address of the vault.
     Service,
 }
@@ -117,11 +107,7 @@ pub enum Target {
     Secrets,
     /// A secret of the vault; `version` indexes `Secret::versions`. `pinned` says whether
     /// the caller named the version in the URL or asked for the latest.
-    Secret {
-        index: usize,
-        version: usize,
-        pinned: bool,
-    },
+    Secret { index: usize, version: usize, pinned: bool },
     /// A secret name that does not exist in the vault (404).
     Missing { name: &'static str },
     /// A key of the vault, at a version index.

@@ -42,9 +42,7 @@ impl Modifiers {
     }
 
     pub fn denied(&self, identity: IdentityId, vault: VaultId, t: Ticks) -> bool {
-        self.denials.iter().any(|(i, v, from, until)| {
-            *i == identity && *v == vault && (*from..*until).contains(&t)
-        })
+        self.denials.iter().any(|(i, v, from, until)| *i == identity && *v == vault && (*from..*until).contains(&t))
     }
 
     pub fn leak(&self, identity: IdentityId, t: Ticks) -> Option<Box<Leak>> {
@@ -80,11 +78,7 @@ impl Script<'_> {
     /// A versionless read of the secret named `name` in `vault`, as of `t`.
     fn get(&mut self, t: Ticks, who: Caller, vault: VaultId, index: usize) {
         let secret = &self.world.vaults[vault].secrets[index];
-        let target = Target::Secret {
-            index,
-            version: secret.version_at(t),
-            pinned: false,
-        };
+        let target = Target::Secret { index, version: secret.version_at(t), pinned: false };
         self.call(t, who, vault, Op::SecretGet, target, 200);
     }
 
@@ -101,11 +95,7 @@ impl Script<'_> {
     }
 
     fn index(&self, vault: VaultId, name: &str) -> usize {
-        self.world.vaults[vault]
-            .secrets
-            .iter()
-            .position(|s| s.name == name)
-            .unwrap_or(0)
+        self.world.vaults[vault].secrets.iter().position(|s| s.name == name).unwrap_or(0)
     }
 
     fn gap(&mut self, lo_s: i64, hi_s: i64) -> Ticks {
@@ -121,11 +111,7 @@ fn person_ip(world: &World, id: IdentityId, network: usize) -> Ipv4Addr {
 pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     let mut plan = Plan::default();
     let mut events = Vec::new();
-    let mut s = Script {
-        world,
-        rng,
-        events: &mut events,
-    };
+    let mut s = Script { world, rng, events: &mut events };
     let vname = |v: VaultId| Some(world.vaults[v].name);
     let window_of = |evs: &[Event]| {
         let first = evs.iter().map(|e| e.time).min().unwrap_or(0);
@@ -136,9 +122,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     // volume_spike: a deployment of the web frontend ships a cache bug; for two hours every
     // request re-reads its secrets, eight times the usual rate.
     let from = world.at(0.72, 13, 0);
-    plan.modifiers
-        .spikes
-        .push((h.web_frontend_app, from, from + 2 * HOUR, 8.0));
+    plan.modifiers.spikes.push((h.web_frontend_app, from, from + 2 * HOUR, 8.0));
     let who = Who::app(world, h.web_frontend);
     plan.truth.push(incident(
         "volume_spike",
@@ -152,11 +136,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
 
     // enumeration: bob lists kv-data-prod from the CLI and then reads every secret listed.
     let t0 = world.workday_at(0.74, 16, 10);
-    let who_c = Caller::Identity {
-        id: h.bob,
-        ip: person_ip(world, h.bob, 1),
-        client: 0,
-    };
+    let who_c = Caller::Identity { id: h.bob, ip: person_ip(world, h.bob, 1), client: 0 };
     let mark = s.events.len();
     s.call(t0, who_c, h.data_prod, Op::SecretList, Target::Secrets, 200);
     let mut t = t0;
@@ -177,11 +157,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
 
     // mass_retrieval: erin's CLI session reads every secret of kv-web-prod by name, no list.
     let t0 = world.workday_at(0.76, 14, 5);
-    let who_c = Caller::Identity {
-        id: h.erin,
-        ip: person_ip(world, h.erin, 0),
-        client: 1,
-    };
+    let who_c = Caller::Identity { id: h.erin, ip: person_ip(world, h.erin, 0), client: 1 };
     let mark = s.events.len();
     let mut t = t0;
     for index in s.browsable(h.web_prod, t0) {
@@ -204,33 +180,13 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     // sensitive_operation: bob backs up four payment secrets (a backup blob is the secret,
     // encrypted for any vault of the tenant).
     let t0 = world.workday_at(0.78, 15, 20);
-    let who_c = Caller::Identity {
-        id: h.bob,
-        ip: person_ip(world, h.bob, 1),
-        client: 0,
-    };
+    let who_c = Caller::Identity { id: h.bob, ip: person_ip(world, h.bob, 1), client: 0 };
     let mark = s.events.len();
     let mut t = t0;
-    for name in [
-        "db-password",
-        "stripe-api-key",
-        "ledger-db-password",
-        "fraud-model-api-key",
-    ] {
+    for name in ["db-password", "stripe-api-key", "ledger-db-password", "fraud-model-api-key"] {
         let index = s.index(h.pay_prod, name);
         let version = world.vaults[h.pay_prod].secrets[index].version_at(t);
-        s.call(
-            t,
-            who_c,
-            h.pay_prod,
-            Op::SecretBackup,
-            Target::Secret {
-                index,
-                version,
-                pinned: false,
-            },
-            200,
-        );
+        s.call(t, who_c, h.pay_prod, Op::SecretBackup, Target::Secret { index, version, pinned: false }, 200);
         t += s.gap(20, 60);
     }
     plan.truth.push(incident(
@@ -252,17 +208,12 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         Some("reporting-readonly-conn"),
         Some(world.identities[h.reporting_etl].networks[0].hosts[0].to_string()),
         (h.reporting_from, h.reporting_from + 12 * HOUR),
-        "reporting-etl, never seen before, started reading kv-data-prod/reporting-readonly-conn"
-            .into(),
+        "reporting-etl, never seen before, started reading kv-data-prod/reporting-readonly-conn".into(),
     ));
 
     // new_ip: the payments API's client secret is used from an address outside Azure.
     let t0 = world.at(0.85, 21, 10);
-    let who_c = Caller::Identity {
-        id: h.payments_api,
-        ip: h.stolen_from,
-        client: h.stolen_client,
-    };
+    let who_c = Caller::Identity { id: h.payments_api, ip: h.stolen_from, client: h.stolen_client };
     let mark = s.events.len();
     let names = ["db-password", "stripe-api-key"];
     let mut t = t0;
@@ -288,38 +239,14 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     // every read is refused and the SDK retries.
     let from = world.at(0.86, 10, 5);
     let until = from + 25 * MINUTE;
-    plan.modifiers
-        .denials
-        .push((h.web_frontend, h.web_prod, from, until));
+    plan.modifiers.denials.push((h.web_frontend, h.web_prod, from, until));
     let hosts = world.identities[h.web_frontend].networks[0].hosts.clone();
     for i in 0..45 {
         let t = from + rng::between(s.rng, 0, until - from);
-        let who_c = Caller::Identity {
-            id: h.web_frontend,
-            ip: hosts[i % hosts.len()],
-            client: 0,
-        };
-        let index = s.index(
-            h.web_prod,
-            if i % 3 == 0 {
-                "redis-password"
-            } else {
-                "session-secret"
-            },
-        );
+        let who_c = Caller::Identity { id: h.web_frontend, ip: hosts[i % hosts.len()], client: 0 };
+        let index = s.index(h.web_prod, if i % 3 == 0 { "redis-password" } else { "session-secret" });
         let version = world.vaults[h.web_prod].secrets[index].version_at(t);
-        s.call(
-            t,
-            who_c,
-            h.web_prod,
-            Op::SecretGet,
-            Target::Secret {
-                index,
-                version,
-                pinned: false,
-            },
-            403,
-        );
+        s.call(t, who_c, h.web_prod, Op::SecretGet, Target::Secret { index, version, pinned: false }, 403);
     }
     plan.truth.push(incident(
         "denied_burst",
@@ -334,11 +261,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     // denied_burst across vaults: the test pipeline's credential probes every vault.
     let t0 = world.workday_at(0.93, 15, 0);
     let ip = world.identities[h.data_pipeline_test].networks[0].hosts[0];
-    let who_c = Caller::Identity {
-        id: h.data_pipeline_test,
-        ip,
-        client: 0,
-    };
+    let who_c = Caller::Identity { id: h.data_pipeline_test, ip, client: 0 };
     s.call(t0, who_c, h.data_test, Op::SecretList, Target::Secrets, 200);
     let mark = s.events.len();
     let mut t = t0;
@@ -350,13 +273,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         probed.push(world.vaults[v].name);
         for op in [Op::SecretList, Op::SecretList, Op::SecretGet, Op::SecretGet] {
             t += s.gap(4, 20);
-            let target = if op == Op::SecretList {
-                Target::Secrets
-            } else {
-                Target::Missing {
-                    name: "sql-password",
-                }
-            };
+            let target = if op == Op::SecretList { Target::Secrets } else { Target::Missing { name: "sql-password" } };
             s.call(t, who_c, v, op, target, 403);
         }
     }
@@ -377,11 +294,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     // role_mixing (and a sensitive VaultPut): dave grants himself secret access on
     // kv-shared-prod in the portal, then reads three secrets.
     let t0 = world.workday_at(0.82, 9, 12);
-    let who_c = Caller::Identity {
-        id: h.dave,
-        ip: person_ip(world, h.dave, 0),
-        client: 0,
-    };
+    let who_c = Caller::Identity { id: h.dave, ip: person_ip(world, h.dave, 0), client: 0 };
     let mark = s.events.len();
     s.call(t0, who_c, h.shared_prod, Op::VaultGet, Target::Vault, 200);
     let put = t0 + s.gap(30, 60);
@@ -399,19 +312,8 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         200,
     );
     let mut t = put + 8 * MINUTE;
-    s.call(
-        t,
-        who_c,
-        h.shared_prod,
-        Op::SecretList,
-        Target::Secrets,
-        200,
-    );
-    for name in [
-        "grafana-admin-password",
-        "github-app-private-key",
-        "smtp-password",
-    ] {
+    s.call(t, who_c, h.shared_prod, Op::SecretList, Target::Secrets, 200);
+    for name in ["grafana-admin-password", "github-app-private-key", "smtp-password"] {
         t += s.gap(20, 50);
         let index = s.index(h.shared_prod, name);
         s.get(t, who_c, h.shared_prod, index);
@@ -441,17 +343,9 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     // sensitive_operation: carol deletes and purges the migration token in kv-data-test.
     let token = world.secret(h.tmp_migration_token);
     if let Some(deleted) = token.deleted {
-        let who_c = Caller::Identity {
-            id: h.carol,
-            ip: person_ip(world, h.carol, 0),
-            client: 0,
-        };
+        let who_c = Caller::Identity { id: h.carol, ip: person_ip(world, h.carol, 0), client: 0 };
         let version = token.versions.len() - 1;
-        let target = Target::Secret {
-            index: h.tmp_migration_token.index,
-            version,
-            pinned: false,
-        };
+        let target = Target::Secret { index: h.tmp_migration_token.index, version, pinned: false };
         s.call(deleted, who_c, h.data_test, Op::SecretDelete, target, 200);
         let purged = deleted + s.gap(25, 50);
         s.call(purged, who_c, h.data_test, Op::SecretPurge, target, 204);
@@ -468,15 +362,10 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
 
     // unusual_time: alice reads payment secrets at 03:10 her time on a Sunday night.
     let first = world.day_at(0.7);
-    let sunday = (first..i64::from(world.days))
-        .find(|d| weekday(world.start + d * DAY) == 6)
-        .unwrap_or(world.day_at(0.9));
+    let sunday =
+        (first..i64::from(world.days)).find(|d| weekday(world.start + d * DAY) == 6).unwrap_or(world.day_at(0.9));
     let t0 = world.start + sunday * DAY + 2 * HOUR + 10 * MINUTE;
-    let who_c = Caller::Identity {
-        id: h.alice,
-        ip: person_ip(world, h.alice, 1),
-        client: 1,
-    };
+    let who_c = Caller::Identity { id: h.alice, ip: person_ip(world, h.alice, 1), client: 1 };
     let mark = s.events.len();
     s.call(t0, who_c, h.pay_dev, Op::SecretList, Target::Secrets, 200);
     let mut t = t0;
@@ -510,18 +399,9 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         date_text(from - 2 * DAY),
         sig.replace('+', "%2B").replace('/', "%2F")
     );
-    plan.modifiers.leaks.push((
-        h.data_pipeline_test,
-        from,
-        until,
-        Leak::Query(query.clone()),
-    ));
+    plan.modifiers.leaks.push((h.data_pipeline_test, from, until, Leak::Query(query.clone())));
     let t = from + 7 * MINUTE;
-    let who_c = Caller::Identity {
-        id: h.data_pipeline_test,
-        ip,
-        client: 0,
-    };
+    let who_c = Caller::Identity { id: h.data_pipeline_test, ip, client: 0 };
     let index = s.index(h.data_test, "sql-password");
     s.get(t, who_c, h.data_test, index);
     if let Some(last) = s.events.last_mut() {
@@ -544,15 +424,9 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     let info = format!(
         "AZURECLI/2.64.0 (DEB) (AzureDevOps) AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=stbuildcache01;AccountKey={key}==;EndpointSuffix=core.windows.net azsdk-python-keyvault-secrets/4.8.0 Python/3.11.8"
     );
-    plan.modifiers
-        .leaks
-        .push((h.build_agent, from, until, Leak::ClientInfo(info.clone())));
+    plan.modifiers.leaks.push((h.build_agent, from, until, Leak::ClientInfo(info.clone())));
     let ip = world.identities[h.build_agent].networks[0].hosts[0];
-    let who_c = Caller::Identity {
-        id: h.build_agent,
-        ip,
-        client: 0,
-    };
+    let who_c = Caller::Identity { id: h.build_agent, ip, client: 0 };
     let index = s.index(h.shared_prod, "dockerhub-token");
     s.get(from + 4 * MINUTE, who_c, h.shared_prod, index);
     if let Some(last) = s.events.last_mut() {

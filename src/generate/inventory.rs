@@ -56,11 +56,7 @@ fn entries<'w>(world: &World, vault: &'w Vault) -> Vec<Entry<'w>> {
                     not_before: None,
                     recoverable_days: 90,
                     // Purge protection makes soft-deleted secrets unpurgeable.
-                    recovery_level: if vault.purge_protection {
-                        "Recoverable"
-                    } else {
-                        "Recoverable+Purgeable"
-                    },
+                    recovery_level: if vault.purge_protection { "Recoverable" } else { "Recoverable+Purgeable" },
                     updated: az_datetime(current.created),
                 },
                 content_type: s.content_type,
@@ -77,18 +73,11 @@ fn entries<'w>(world: &World, vault: &'w Vault) -> Vec<Entry<'w>> {
 
 /// Writes `{dir}/{vault}.json` for every vault.
 pub fn write(world: &World, dir: &Path) -> Result<(), GenerateError> {
-    fs::create_dir_all(dir).map_err(|source| GenerateError::CreateDir {
-        path: dir.to_owned(),
-        source,
-    })?;
+    fs::create_dir_all(dir).map_err(|source| GenerateError::CreateDir { path: dir.to_owned(), source })?;
     for vault in &world.vaults {
         let path = dir.join(format!("{}.json", vault.name));
-        let mut text = serde_json::to_vec_pretty(&entries(world, vault)).map_err(|source| {
-            GenerateError::Json {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        let mut text = serde_json::to_vec_pretty(&entries(world, vault))
+            .map_err(|source| GenerateError::Json { path: path.clone(), source })?;
         text.push(b'\n');
         fs::write(&path, text).map_err(|source| GenerateError::Write { path, source })?;
     }

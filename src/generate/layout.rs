@@ -23,11 +23,7 @@ pub const CONTAINER: &str = "insights-logs-auditevent";
 pub fn blob_path(root: &Path, vault: &Vault, hour: Ticks) -> PathBuf {
     // `resource_id` starts with '/', which `join` would treat as absolute.
     let resource = vault.resource_id.trim_start_matches('/');
-    root.join(CONTAINER)
-        .join("resourceId=")
-        .join(resource)
-        .join(blob_hour_dir(hour))
-        .join("PT1H.json")
+    root.join(CONTAINER).join("resourceId=").join(resource).join(blob_hour_dir(hour)).join("PT1H.json")
 }
 
 /// Writes hourly blobs and counts what it wrote.
@@ -41,13 +37,7 @@ pub struct BlobWriter {
 
 impl BlobWriter {
     pub fn new(root: &Path) -> BlobWriter {
-        BlobWriter {
-            root: root.to_owned(),
-            line: Vec::with_capacity(4096),
-            files: 0,
-            records: 0,
-            bytes: 0,
-        }
+        BlobWriter { root: root.to_owned(), line: Vec::with_capacity(4096), files: 0, records: 0, bytes: 0 }
     }
 
     /// Writes `events` (already in order) as the blob of `vault` for `hour`.
@@ -63,30 +53,17 @@ impl BlobWriter {
         }
         let path = blob_path(&self.root, &world.vaults[vault], hour);
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|source| GenerateError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })?;
+            fs::create_dir_all(dir).map_err(|source| GenerateError::CreateDir { path: dir.to_owned(), source })?;
         }
-        let file = File::create(&path).map_err(|source| GenerateError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        let file = File::create(&path).map_err(|source| GenerateError::Write { path: path.clone(), source })?;
         let mut out = BufWriter::with_capacity(256 * 1024, file);
         for ev in events {
             self.line.clear();
             record::write_line(&mut self.line, ev, world);
-            out.write_all(&self.line)
-                .map_err(|source| GenerateError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+            out.write_all(&self.line).map_err(|source| GenerateError::Write { path: path.clone(), source })?;
             self.bytes += self.line.len() as u64;
         }
-        out.flush().map_err(|source| GenerateError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        out.flush().map_err(|source| GenerateError::Write { path: path.clone(), source })?;
         self.files += 1;
         self.records += events.len() as u64;
         Ok(())

@@ -156,18 +156,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     if container.exists() {
         return Err(GenerateError::OutputExists { path: container });
     }
-    fs::create_dir_all(&opts.out).map_err(|source| GenerateError::CreateDir {
-        path: opts.out.clone(),
-        source,
-    })?;
+    fs::create_dir_all(&opts.out).map_err(|source| GenerateError::CreateDir { path: opts.out.clone(), source })?;
 
     let start = time::from_date(opts.start);
     let (world, handles) = cast::build(rng::stream(opts.seed, "world", 0), start, opts.days);
-    let plan = incidents::plan(
-        &world,
-        &handles,
-        &mut rng::stream(opts.seed, "incidents", 0),
-    );
+    let plan = incidents::plan(&world, &handles, &mut rng::stream(opts.seed, "incidents", 0));
     tracing::info!(
         vaults = world.vaults.len(),
         identities = world.identities.len(),
@@ -185,18 +178,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     let mut carried: Vec<Vec<Event>> = vec![Vec::new(); vaults];
 
     for day in 0..i64::from(opts.days) {
-        for ev in people.day(
-            &world,
-            day,
-            &mut rng::stream(opts.seed, "people", day as u64),
-        ) {
+        for ev in people.day(&world, day, &mut rng::stream(opts.seed, "people", day as u64)) {
             queue.push(ev);
         }
-        for ev in routine::day(
-            &world,
-            day,
-            &mut rng::stream(opts.seed, "routine", day as u64),
-        ) {
+        for ev in routine::day(&world, day, &mut rng::stream(opts.seed, "routine", day as u64)) {
             queue.push(ev);
         }
         for h in 0..24 {
@@ -241,23 +226,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     let mut incidents = truth::derived(&world);
     incidents.extend(plan.truth);
     truth::sort(&mut incidents);
-    let truth = Truth {
-        seed: opts.seed,
-        start: time::date_text(start),
-        days: opts.days,
-        scale: opts.scale,
-        incidents,
-    };
+    let truth = Truth { seed: opts.seed, start: time::date_text(start), days: opts.days, scale: opts.scale, incidents };
     let truth_path = opts.out.join("truth.json");
-    let mut text = serde_json::to_vec_pretty(&truth).map_err(|source| GenerateError::Json {
-        path: truth_path.clone(),
-        source,
-    })?;
+    let mut text =
+        serde_json::to_vec_pretty(&truth).map_err(|source| GenerateError::Json { path: truth_path.clone(), source })?;
     text.push(b'\n');
-    fs::write(&truth_path, text).map_err(|source| GenerateError::Write {
-        path: truth_path.clone(),
-        source,
-    })?;
+    fs::write(&truth_path, text).map_err(|source| GenerateError::Write { path: truth_path.clone(), source })?;
 
     let summary = GenerateSummary {
         files: writer.files,
@@ -308,11 +282,7 @@ impl Ord for Queued {
 
 impl Queue {
     fn push(&mut self, event: Event) {
-        self.heap.push(Reverse(Queued {
-            time: event.time,
-            seq: self.next,
-            event,
-        }));
+        self.heap.push(Reverse(Queued { time: event.time, seq: self.next, event }));
         self.next += 1;
     }
 

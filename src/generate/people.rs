@@ -25,11 +25,7 @@ impl People {
     pub fn new(world: &World) -> People {
         People {
             sessions: vec![0; world.people.len()],
-            network_uses: world
-                .people
-                .iter()
-                .map(|p| vec![0; world.identities[p.identity].networks.len()])
-                .collect(),
+            network_uses: world.people.iter().map(|p| vec![0; world.identities[p.identity].networks.len()]).collect(),
         }
     }
 
@@ -39,31 +35,19 @@ impl People {
         let working_day = weekday(day_start) < 5;
         let mut out = Vec::new();
         for (p, person) in world.people.iter().enumerate() {
-            let mut n = if working_day {
-                rng::count(rng, person.sessions_per_day)
-            } else {
-                u32::from(rng::chance(rng, 0.03))
-            };
+            let mut n =
+                if working_day { rng::count(rng, person.sessions_per_day) } else { u32::from(rng::chance(rng, 0.03)) };
             if working_day && self.sessions[p] == 0 {
                 n = n.max(1);
             }
             let offset = world.identities[person.identity].utc_offset;
-            let mut starts: Vec<Ticks> = (0..n)
-                .map(|_| day_start - offset + rng::between(rng, 8 * HOUR, 17 * HOUR + 30 * MINUTE))
-                .collect();
+            let mut starts: Vec<Ticks> =
+                (0..n).map(|_| day_start - offset + rng::between(rng, 8 * HOUR, 17 * HOUR + 30 * MINUTE)).collect();
             starts.sort_unstable();
             for start in starts {
                 let k = self.sessions[p];
                 self.sessions[p] += 1;
-                session(
-                    world,
-                    person,
-                    k,
-                    &mut self.network_uses[p],
-                    start,
-                    rng,
-                    &mut out,
-                );
+                session(world, person, k, &mut self.network_uses[p], start, rng, &mut out);
             }
         }
         out
@@ -90,11 +74,7 @@ fn session(
     };
     // A network's addresses are used in turn the first times, so all of them are known early.
     let hosts = &identity.networks[network].hosts;
-    let ip = if uses[network] < hosts.len() {
-        hosts[uses[network]]
-    } else {
-        hosts[rng::pick(rng, hosts.len())]
-    };
+    let ip = if uses[network] < hosts.len() { hosts[uses[network]] } else { hosts[rng::pick(rng, hosts.len())] };
     uses[network] += 1;
     let client = if k < identity.clients.len() {
         k
@@ -104,36 +84,16 @@ fn session(
         rng::pick(rng, identity.clients.len())
     };
     let portal = identity.clients[client].portal;
-    let who = Caller::Identity {
-        id: person.identity,
-        ip,
-        client: client as u8,
-    };
+    let who = Caller::Identity { id: person.identity, ip, client: client as u8 };
     let mut t = start;
 
     match person.role {
         Role::Admin => {
-            let count = if k == 0 {
-                person.vaults.len()
-            } else {
-                2 + rng::pick(rng, 2)
-            };
+            let count = if k == 0 { person.vaults.len() } else { 2 + rng::pick(rng, 2) };
             for i in 0..count.min(person.vaults.len()) {
-                let v = if k == 0 {
-                    person.vaults[i]
-                } else {
-                    person.vaults[rng::pick(rng, person.vaults.len())]
-                };
+                let v = if k == 0 { person.vaults[i] } else { person.vaults[rng::pick(rng, person.vaults.len())] };
                 let at = advance(&mut t, rng, 20, 90);
-                out.push(Event::new(
-                    rng,
-                    at,
-                    v,
-                    Op::VaultGet,
-                    who,
-                    Target::Vault,
-                    200,
-                ));
+                out.push(Event::new(rng, at, v, Op::VaultGet, who, Target::Vault, 200));
             }
         }
         Role::Engineer => {
@@ -145,54 +105,22 @@ fn session(
             if portal {
                 out.push(Event::new(rng, t, v, Op::VaultGet, who, Target::Vault, 200));
                 let at = advance(&mut t, rng, 4, 20);
-                out.push(Event::new(
-                    rng,
-                    at,
-                    v,
-                    Op::SecretList,
-                    who,
-                    Target::Secrets,
-                    200,
-                ));
+                out.push(Event::new(rng, at, v, Op::SecretList, who, Target::Secrets, 200));
             } else if rng::chance(rng, 0.3) {
-                out.push(Event::new(
-                    rng,
-                    t,
-                    v,
-                    Op::SecretList,
-                    who,
-                    Target::Secrets,
-                    200,
-                ));
+                out.push(Event::new(rng, t, v, Op::SecretList, who, Target::Secrets, 200));
             }
-            let reads = if portal {
-                1 + rng::pick(rng, 3)
-            } else {
-                1 + rng::pick(rng, 2)
-            };
+            let reads = if portal { 1 + rng::pick(rng, 3) } else { 1 + rng::pick(rng, 2) };
             for _ in 0..reads {
                 let at = advance(&mut t, rng, 8, 70);
                 let Some(index) = pick_secret(world, v, at, rng) else {
                     break;
                 };
                 let secret = &world.vaults[v].secrets[index];
-                let target = Target::Secret {
-                    index,
-                    version: secret.version_at(at),
-                    pinned: false,
-                };
+                let target = Target::Secret { index, version: secret.version_at(at), pinned: false };
                 out.push(Event::new(rng, at, v, Op::SecretGet, who, target, 200));
                 if rng::chance(rng, 0.15) {
                     let at = advance(&mut t, rng, 5, 30);
-                    out.push(Event::new(
-                        rng,
-                        at,
-                        v,
-                        Op::SecretListVersions,
-                        who,
-                        target,
-                        200,
-                    ));
+                    out.push(Event::new(rng, at, v, Op::SecretListVersions, who, target, 200));
                 }
             }
         }
@@ -202,15 +130,7 @@ fn session(
         && (k == 0 || rng::chance(rng, 0.06))
     {
         let at = advance(&mut t, rng, 30, 300);
-        out.push(Event::new(
-            rng,
-            at,
-            denied,
-            Op::SecretList,
-            who,
-            Target::Secrets,
-            403,
-        ));
+        out.push(Event::new(rng, at, denied, Op::SecretList, who, Target::Secrets, 403));
     }
 }
 

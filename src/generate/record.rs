@@ -74,11 +74,7 @@ pub fn write_line(buf: &mut Vec<u8>, ev: &Event, world: &World) {
     let (identity, client, ip) = match ev.caller {
         Caller::Identity { id, ip, client } | Caller::Anonymous { id, ip, client } => {
             let identity = &world.identities[id];
-            (
-                Some(identity),
-                identity.clients.get(usize::from(client)),
-                Some(ip),
-            )
+            (Some(identity), identity.clients.get(usize::from(client)), Some(ip))
         }
         Caller::Service => (None, None, None),
     };
@@ -105,9 +101,7 @@ pub fn write_line(buf: &mut Vec<u8>, ev: &Event, world: &World) {
     };
     buf.extend_from_slice(b"\",");
 
-    if let (Caller::Identity { .. }, Some(identity), Some(client), Some(ip)) =
-        (ev.caller, identity, client, ip)
-    {
+    if let (Caller::Identity { .. }, Some(identity), Some(client), Some(ip)) = (ev.caller, identity, client, ip) {
         buf.extend_from_slice(b"\"identity\":{\"claim\":{");
         if management {
             management_claims(buf, identity, client);
@@ -186,13 +180,7 @@ fn object_name<'w>(ev: &Event, vault: &'w Vault) -> Option<&'w str> {
     }
 }
 
-fn data_properties(
-    buf: &mut Vec<u8>,
-    ev: &Event,
-    world: &World,
-    vault: &Vault,
-    client: Option<&Client>,
-) {
+fn data_properties(buf: &mut Vec<u8>, ev: &Event, world: &World, vault: &Vault, client: Option<&Client>) {
     let url = vault.url.as_str(); // ends with '/'
     // properties.id: the object, with the version served where Key Vault reports one.
     let mut id = String::new();
@@ -202,10 +190,7 @@ fn data_properties(
             id = match ev.op {
                 // A refused request never reached a version (real 403/404 records name none).
                 Op::SecretGet | Op::SecretSet if ev.status < 300 => {
-                    format!(
-                        "{url}secrets/{}/{}",
-                        secret.name, secret.versions[version].id
-                    )
+                    format!("{url}secrets/{}/{}", secret.name, secret.versions[version].id)
                 }
                 Op::SecretPurge => format!("{url}deletedsecrets/{}", secret.name),
                 _ => format!("{url}secrets/{}", secret.name),
@@ -254,9 +239,9 @@ fn data_properties(
                 }
                 buf.extend_from_slice(b"}},");
             }
-            Target::Key { .. } => buf.extend_from_slice(
-                b"\"keyProperties\":{\"type\":\"RSA\",\"attributes\":{\"hsmPlatform\":\"0\"}},",
-            ),
+            Target::Key { .. } => {
+                buf.extend_from_slice(b"\"keyProperties\":{\"type\":\"RSA\",\"attributes\":{\"hsmPlatform\":\"0\"}},")
+            }
             _ => {}
         }
     }
@@ -264,9 +249,7 @@ fn data_properties(
 }
 
 fn request_uri(buf: &mut Vec<u8>, ev: &Event, vault: &Vault, client: Option<&Client>) {
-    let (api, slash, portal) = client.map_or(("7.4", false, false), |c| {
-        (c.api_version, c.trailing_slash, c.portal)
-    });
+    let (api, slash, portal) = client.map_or(("7.4", false, false), |c| (c.api_version, c.trailing_slash, c.portal));
     let _ = write!(buf, "https://{}.vault.azure.net", vault.name);
     let versionless = |buf: &mut Vec<u8>| {
         if slash {
@@ -274,11 +257,7 @@ fn request_uri(buf: &mut Vec<u8>, ev: &Event, vault: &Vault, client: Option<&Cli
         }
     };
     match ev.target {
-        Target::Secret {
-            index,
-            version,
-            pinned,
-        } => {
+        Target::Secret { index, version, pinned } => {
             let secret = &vault.secrets[index];
             match ev.op {
                 Op::SecretGet => {
@@ -319,11 +298,7 @@ fn request_uri(buf: &mut Vec<u8>, ev: &Event, vault: &Vault, client: Option<&Cli
                 let _ = write!(buf, "/keys/{}", key.name);
                 versionless(buf);
             } else {
-                let _ = write!(
-                    buf,
-                    "/keys/{}/{}/{action}",
-                    key.name, key.versions[version].id
-                );
+                let _ = write!(buf, "/keys/{}/{}/{action}", key.name, key.versions[version].id);
             }
         }
         Target::Secrets => buf.extend_from_slice(b"/secrets"),
@@ -348,24 +323,17 @@ fn management_properties(
 ) {
     field(buf, "id", &vault.url);
     buf.push(b',');
-    let (info, host, query, api) = client
-        .map_or(("", "management.azure.com", "", "2023-07-01"), |c| {
-            (c.mgmt_info, c.mgmt_host, c.mgmt_query, c.mgmt_api_version)
-        });
+    let (info, host, query, api) = client.map_or(("", "management.azure.com", "", "2023-07-01"), |c| {
+        (c.mgmt_info, c.mgmt_host, c.mgmt_query, c.mgmt_api_version)
+    });
     field(buf, "clientInfo", info);
     buf.extend_from_slice(b",\"requestUri\":\"");
-    let _ = write!(
-        buf,
-        "https://{host}{}?api-version={api}{query}",
-        vault.arm_path
-    );
+    let _ = write!(buf, "https://{host}{}?api-version={api}{query}", vault.arm_path);
     let _ = write!(buf, "\",\"httpStatusCode\":{},\"properties\":{{", ev.status);
     buf.extend_from_slice(b"\"sku\":{\"Family\":\"A\",\"Name\":\"standard\",\"Capacity\":null},");
     field(buf, "tenantId", &world.tenant_id);
     if vault.env == Env::Prod {
-        buf.extend_from_slice(
-            b",\"networkAcls\":{\"bypass\":\"AzureServices\",\"defaultAction\":\"Allow\"}",
-        );
+        buf.extend_from_slice(b",\"networkAcls\":{\"bypass\":\"AzureServices\",\"defaultAction\":\"Allow\"}");
     } else {
         buf.extend_from_slice(b",\"networkAcls\":null");
     }
@@ -426,32 +394,16 @@ fn notification_properties(buf: &mut Vec<u8>, ev: &Event, vault: &Vault) {
             } else {
                 "Microsoft.KeyVault.SecretNearExpiry"
             };
-            (
-                event_type,
-                "Secret",
-                secret.name,
-                Some(v.id.as_str()),
-                v.expires,
-            )
+            (event_type, "Secret", secret.name, Some(v.id.as_str()), v.expires)
         }
-        _ => (
-            "Microsoft.KeyVault.VaultAccessPolicyChanged",
-            "Vault",
-            vault.name,
-            None,
-            None,
-        ),
+        _ => ("Microsoft.KeyVault.VaultAccessPolicyChanged", "Vault", vault.name, None, None),
     };
     let id = match version {
         Some(v) => format!("{}secrets/{name}/{v}", vault.url),
         None => vault.url.clone(),
     };
     field(buf, "id", &id);
-    let _ = write!(
-        buf,
-        ",\"httpStatusCode\":{},\"eventGridEventProperties\":{{\"id\":\"",
-        ev.status
-    );
+    let _ = write!(buf, ",\"httpStatusCode\":{},\"eventGridEventProperties\":{{\"id\":\"", ev.status);
     // A second id for the Event Grid event, derived so that no randomness is drawn here.
     push_uuid(buf, as_uuid_v4(ev.correlation.rotate_left(64)));
     buf.extend_from_slice(b"\",");
@@ -505,10 +457,7 @@ fn result_description(
         return;
     }
     let appid = client.map_or_else(|| identity.appid.clone(), |c| identity.appid_with(c, false));
-    let caller = format!(
-        "appid={appid};oid={};iss=https://sts.windows.net/{}/",
-        identity.oid, world.tenant_id
-    );
+    let caller = format!("appid={appid};oid={};iss=https://sts.windows.net/{}/", identity.oid, world.tenant_id);
     let (permission, action) = match ev.op {
         Op::SecretGet => ("secrets get", "secrets/getSecret/action"),
         Op::SecretList | Op::SecretListVersions => ("secrets list", "secrets/readMetadata/action"),
@@ -533,11 +482,7 @@ fn result_description(
                 vault.subscription, vault.resource_group, vault.name
             );
             if !name.is_empty() {
-                let kind = if matches!(ev.target, Target::Key { .. }) {
-                    "keys"
-                } else {
-                    "secrets"
-                };
+                let kind = if matches!(ev.target, Target::Key { .. }) { "keys" } else { "secrets" };
                 resource = format!("{resource}/{kind}/{name}");
             }
             format!(

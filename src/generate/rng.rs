@@ -114,16 +114,12 @@ pub fn uuid_string(rng: &mut Rand) -> String {
 /// 32 lower-case hex digits: a Key Vault object version.
 pub fn version_id(rng: &mut Rand) -> String {
     let raw: u128 = rng.random();
-    (0..32)
-        .map(|i| HEX[((raw >> (124 - 4 * i)) & 0xf) as usize] as char)
-        .collect()
+    (0..32).map(|i| HEX[((raw >> (124 - 4 * i)) & 0xf) as usize] as char).collect()
 }
 
 /// `n` characters from `alphabet`: fake credentials for the planted leaks.
 pub fn token(rng: &mut Rand, alphabet: &[u8], n: usize) -> String {
-    (0..n)
-        .map(|_| alphabet[pick(rng, alphabet.len())] as char)
-        .collect()
+    (0..n).map(|_| alphabet[pick(rng, alphabet.len())] as char).collect()
 }
 
 #[cfg(test)]
@@ -147,10 +143,7 @@ mod tests {
         for mean in [0.3, 3.0, 20.0, 300.0] {
             let total: u64 = (0..4000).map(|_| u64::from(count(&mut rng, mean))).sum();
             let observed = total as f64 / 4000.0;
-            assert!(
-                (observed - mean).abs() < mean * 0.08 + 0.05,
-                "mean {mean}: {observed}"
-            );
+            assert!((observed - mean).abs() < mean * 0.08 + 0.05, "mean {mean}: {observed}");
         }
     }
 

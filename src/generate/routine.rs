@@ -26,11 +26,7 @@ pub fn day(world: &World, day: i64, rng: &mut Rand) -> Vec<Event> {
 
 fn caller(world: &World, id: IdentityId, network: usize, host: usize, client: u8) -> Caller {
     let hosts = &world.identities[id].networks[network].hosts;
-    Caller::Identity {
-        id,
-        ip: hosts[host % hosts.len()],
-        client,
-    }
+    Caller::Identity { id, ip: hosts[host % hosts.len()], client }
 }
 
 fn backup(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<Event>) {
@@ -38,25 +34,13 @@ fn backup(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<Event>)
     let who = caller(world, job.identity, 0, 0, 0);
     let mut t = day_start + job.at + rng::between(rng, 0, 90 * SECOND);
     for &v in &job.vaults {
-        out.push(Event::new(
-            rng,
-            t,
-            v,
-            Op::SecretList,
-            who,
-            Target::Secrets,
-            200,
-        ));
+        out.push(Event::new(rng, t, v, Op::SecretList, who, Target::Secrets, 200));
         for (index, secret) in world.vaults[v].secrets.iter().enumerate() {
             t += rng::between(rng, 2 * SECOND / 10, 2 * SECOND);
             if !secret.browsable_at(t) {
                 continue;
             }
-            let target = Target::Secret {
-                index,
-                version: secret.version_at(t),
-                pinned: false,
-            };
+            let target = Target::Secret { index, version: secret.version_at(t), pinned: false };
             out.push(Event::new(rng, t, v, Op::SecretGet, who, target, 200));
         }
         t += rng::between(rng, 5 * SECOND, 20 * SECOND);
@@ -72,20 +56,8 @@ fn rotator(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<Event>
             continue;
         }
         let who = caller(world, job.identity, 0, i, 0);
-        let target = Target::Secret {
-            index: s.index,
-            version: world.secret(s).version_at(t),
-            pinned: false,
-        };
-        out.push(Event::new(
-            rng,
-            t,
-            s.vault,
-            Op::SecretListVersions,
-            who,
-            target,
-            200,
-        ));
+        let target = Target::Secret { index: s.index, version: world.secret(s).version_at(t), pinned: false };
+        out.push(Event::new(rng, t, s.vault, Op::SecretListVersions, who, target, 200));
     }
 }
 
@@ -96,20 +68,8 @@ fn writes(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<Event>)
             continue;
         }
         let who = caller(world, write.by, write.network, 0, write.client);
-        let target = Target::Secret {
-            index: write.secret.index,
-            version: write.version,
-            pinned: false,
-        };
-        out.push(Event::new(
-            rng,
-            t,
-            write.secret.vault,
-            Op::SecretSet,
-            who,
-            target,
-            200,
-        ));
+        let target = Target::Secret { index: write.secret.index, version: write.version, pinned: false };
+        out.push(Event::new(rng, t, write.secret.vault, Op::SecretSet, who, target, 200));
     }
 }
 
@@ -123,15 +83,7 @@ fn scanners(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<Event
             while t < day_start + DAY {
                 let at = t + rng::between(rng, 0, 10 * MINUTE);
                 let who = caller(world, scanner.identity, 0, k, 0);
-                out.push(Event::new(
-                    rng,
-                    at,
-                    v,
-                    Op::VaultGet,
-                    who,
-                    Target::Vault,
-                    200,
-                ));
+                out.push(Event::new(rng, at, v, Op::VaultGet, who, Target::Vault, 200));
                 k += 1;
                 t += scanner.every;
             }
@@ -148,20 +100,8 @@ fn cert_sync(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<Even
         let at = t + rng::between(rng, 0, 15 * MINUTE);
         if secret.exists_at(at) {
             let who = caller(world, sync.identity, 0, k, 0);
-            let target = Target::Secret {
-                index: sync.secret.index,
-                version: secret.version_at(at),
-                pinned: false,
-            };
-            out.push(Event::new(
-                rng,
-                at,
-                sync.secret.vault,
-                Op::SecretGet,
-                who,
-                target,
-                200,
-            ));
+            let target = Target::Secret { index: sync.secret.index, version: secret.version_at(at), pinned: false };
+            out.push(Event::new(rng, at, sync.secret.vault, Op::SecretGet, who, target, 200));
         }
         k += 1;
         t += sync.every;
@@ -181,15 +121,8 @@ fn notifications(world: &World, day_start: Ticks, rng: &mut Rand, out: &mut Vec<
                     (exp, Op::SecretExpiredEventGridNotification),
                 ] {
                     let at = at + rng::between(rng, 30 * SECOND, 8 * MINUTE);
-                    if today.contains(&at)
-                        && secret.exists_at(at)
-                        && secret.version_at(at) == version
-                    {
-                        let target = Target::Secret {
-                            index,
-                            version,
-                            pinned: false,
-                        };
+                    if today.contains(&at) && secret.exists_at(at) && secret.version_at(at) == version {
+                        let target = Target::Secret { index, version, pinned: false };
                         out.push(Event::new(rng, at, v, op, Caller::Service, target, 200));
                     }
                 }

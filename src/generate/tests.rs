@@ -11,12 +11,7 @@ use super::truth::KINDS;
 use super::*;
 
 fn options(out: &Path, days: u32, scale: f64) -> GenerateOptions {
-    GenerateOptions {
-        out: out.to_owned(),
-        days,
-        scale,
-        ..GenerateOptions::default()
-    }
+    GenerateOptions { out: out.to_owned(), days, scale, ..GenerateOptions::default() }
 }
 
 /// Every file under `dir`, sorted, with paths relative to it.
@@ -34,16 +29,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     walk(dir, &mut out);
     out.sort();
-    out.into_iter()
-        .map(|p| p.strip_prefix(dir).unwrap().to_owned())
-        .collect()
+    out.into_iter().map(|p| p.strip_prefix(dir).unwrap().to_owned()).collect()
 }
 
 fn blobs(dir: &Path) -> Vec<PathBuf> {
-    files(dir)
-        .into_iter()
-        .filter(|p| p.ends_with("PT1H.json"))
-        .collect()
+    files(dir).into_iter().filter(|p| p.ends_with("PT1H.json")).collect()
 }
 
 /// Every record with the blob it came from.
@@ -51,14 +41,9 @@ fn records(dir: &Path) -> Vec<(PathBuf, Value)> {
     let mut out = Vec::new();
     for blob in blobs(dir) {
         let text = fs::read_to_string(dir.join(&blob)).unwrap();
-        assert!(
-            text.ends_with('\n'),
-            "{} does not end with a newline",
-            blob.display()
-        );
+        assert!(text.ends_with('\n'), "{} does not end with a newline", blob.display());
         for line in text.lines() {
-            let value: Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{}: {e}: {line}", blob.display()));
+            let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", blob.display()));
             out.push((blob.clone(), value));
         }
     }
@@ -75,25 +60,11 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     let list = files(a.path());
     assert_eq!(list, files(b.path()));
     for f in &list {
-        assert!(
-            fs::read(a.path().join(f)).unwrap() == fs::read(b.path().join(f)).unwrap(),
-            "{} differs",
-            f.display()
-        );
+        assert!(fs::read(a.path().join(f)).unwrap() == fs::read(b.path().join(f)).unwrap(), "{} differs", f.display());
     }
-    assert_eq!(
-        (sa.files, sa.records, sa.bytes, sa.incidents),
-        (sb.files, sb.records, sb.bytes, sb.incidents)
-    );
-    generate(&GenerateOptions {
-        seed: 7,
-        ..options(c.path(), 12, 0.05)
-    })
-    .unwrap();
-    assert_ne!(
-        fs::read(a.path().join("truth.json")).unwrap(),
-        fs::read(c.path().join("truth.json")).unwrap()
-    );
+    assert_eq!((sa.files, sa.records, sa.bytes, sa.incidents), (sb.files, sb.records, sb.bytes, sb.incidents));
+    generate(&GenerateOptions { seed: 7, ..options(c.path(), 12, 0.05) }).unwrap();
+    assert_ne!(fs::read(a.path().join("truth.json")).unwrap(), fs::read(c.path().join("truth.json")).unwrap());
 }
 
 #[test]
@@ -137,19 +108,8 @@ fn records_have_the_real_shape_and_sit_in_the_right_blob() {
 
         // Layout: the blob path repeats the resource id and the hour of receipt.
         let path = blob.to_string_lossy().replace('\\', "/");
-        assert!(
-            path.starts_with(&format!(
-                "insights-logs-auditevent/resourceId={resource}/y="
-            )),
-            "{path}"
-        );
-        let hour = format!(
-            "y={}/m={}/d={}/h={}/m=00/PT1H.json",
-            &time[0..4],
-            &time[5..7],
-            &time[8..10],
-            &time[11..13]
-        );
+        assert!(path.starts_with(&format!("insights-logs-auditevent/resourceId={resource}/y=")), "{path}");
+        let hour = format!("y={}/m={}/d={}/h={}/m=00/PT1H.json", &time[0..4], &time[5..7], &time[8..10], &time[11..13]);
         if !path.ends_with(&hour) {
             // Received in the next hour: written in the last minute of the previous one.
             assert_eq!(&time[14..16], "59", "{path} holds {time}");
@@ -159,37 +119,19 @@ fn records_have_the_real_shape_and_sit_in_the_right_blob() {
         let claim = &o.get("identity").map(|i| &i["claim"]);
         if op.starts_with("Vault") && !op.ends_with("Notification") {
             let claim = claim.unwrap();
-            assert!(
-                claim
-                    .get("http://schemas.microsoft.com/identity/claims/objectidentifier")
-                    .is_some(),
-                "{r}"
-            );
+            assert!(claim.get("http://schemas.microsoft.com/identity/claims/objectidentifier").is_some(), "{r}");
             assert!(claim.get("appid").is_some());
-            assert!(
-                o["properties"]["requestUri"]
-                    .as_str()
-                    .unwrap()
-                    .contains("management.azure.com")
-            );
+            assert!(o["properties"]["requestUri"].as_str().unwrap().contains("management.azure.com"));
         } else if status == 401 || op.ends_with("Notification") {
             assert!(claim.is_none(), "{r}");
         } else {
             let claim = claim.unwrap();
-            assert!(
-                claim["oid"].is_string()
-                    && claim["appid"].is_string()
-                    && claim["idtyp"].is_string(),
-                "{r}"
-            );
+            assert!(claim["oid"].is_string() && claim["appid"].is_string() && claim["idtyp"].is_string(), "{r}");
             assert!(claim["xms_az_nwperimid"].is_array());
             let p = &o["properties"];
             assert!(p["requestUri"].as_str().unwrap().contains("?api-version="));
             assert!(p["tlsVersion"].is_string());
-            assert!(
-                p.get("isAccessPolicyMatch").is_some() ^ p.get("isRbacAuthorized").is_some(),
-                "{r}"
-            );
+            assert!(p.get("isAccessPolicyMatch").is_some() ^ p.get("isRbacAuthorized").is_some(), "{r}");
             assert_eq!(p.get("id").is_none(), op.ends_with("List"), "{r}");
             if op == "SecretGet" && status == 200 {
                 let id = p["id"].as_str().unwrap();
@@ -227,28 +169,13 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
     for kind in KINDS {
         assert!(kinds.contains(kind), "truth has no {kind}");
     }
-    assert_eq!(
-        truth
-            .incidents
-            .iter()
-            .filter(|i| i.kind == "denied_burst")
-            .count(),
-        2
-    );
+    assert_eq!(truth.incidents.iter().filter(|i| i.kind == "denied_burst").count(), 2);
 
     // Unusual access is in the last third of the period.
     let end_of_history = "2026-10-21";
     for i in &truth.incidents {
-        if [
-            "volume_spike",
-            "mass_retrieval",
-            "enumeration",
-            "new_identity",
-            "new_ip",
-            "unusual_time",
-            "denied_burst",
-        ]
-        .contains(&i.kind.as_str())
+        if ["volume_spike", "mass_retrieval", "enumeration", "new_identity", "new_ip", "unusual_time", "denied_burst"]
+            .contains(&i.kind.as_str())
         {
             assert!(i.window_start.as_str() >= end_of_history, "{i:?}");
         }
@@ -263,10 +190,7 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
         let Some(id) = r["properties"]["id"].as_str() else {
             continue;
         };
-        let oid = r["identity"]["claim"]["oid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let oid = r["identity"]["claim"]["oid"].as_str().unwrap_or_default().to_owned();
         if r["operationName"] == "SecretGet" && r["properties"]["httpStatusCode"] == 200 {
             let mut parts = id.trim_start_matches("https://").split('/');
             let vault = parts.next().unwrap().split('.').next().unwrap().to_owned();
@@ -276,19 +200,13 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
             if *entry < time {
                 *entry = time;
             }
-            ips.entry(oid)
-                .or_default()
-                .insert(r["callerIpAddress"].as_str().unwrap().to_owned());
+            ips.entry(oid).or_default().insert(r["callerIpAddress"].as_str().unwrap().to_owned());
         }
     }
     for i in truth.incidents.iter().filter(|i| i.kind == "stale_secret") {
         let key = (i.vault.clone().unwrap(), i.object_name.clone().unwrap());
         if let Some(last) = last_read.get(&key) {
-            assert!(
-                last[..19] < i.window_start[..19],
-                "{key:?} read at {last} after {}",
-                i.window_start
-            );
+            assert!(last[..19] < i.window_start[..19], "{key:?} read at {last} after {}", i.window_start);
         }
     }
     // Every other secret in the inventory is read in the last third.
@@ -303,24 +221,11 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
         let vault = path.file_stem().unwrap().to_string_lossy().into_owned();
         let entries: Vec<Value> = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         for e in entries {
-            assert!(
-                e["attributes"]["created"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with("+00:00")
-            );
-            assert_eq!(
-                e["id"],
-                format!(
-                    "https://{vault}.vault.azure.net/secrets/{}",
-                    e["name"].as_str().unwrap()
-                )
-            );
+            assert!(e["attributes"]["created"].as_str().unwrap().ends_with("+00:00"));
+            assert_eq!(e["id"], format!("https://{vault}.vault.azure.net/secrets/{}", e["name"].as_str().unwrap()));
             let key = (vault.clone(), e["name"].as_str().unwrap().to_owned());
             if !stale.contains(&key) {
-                let last = last_read
-                    .get(&key)
-                    .unwrap_or_else(|| panic!("{key:?} never read"));
+                let last = last_read.get(&key).unwrap_or_else(|| panic!("{key:?} never read"));
                 assert!(last.as_str() >= end_of_history, "{key:?} last read {last}");
             }
         }
@@ -338,18 +243,14 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
     assert!(!before);
     // Apart from the planted ones, nobody successfully uses a new address or a new vault in
     // the last third.
-    let new_identity = truth
-        .incidents
-        .iter()
-        .find(|i| i.kind == "new_identity")
-        .unwrap();
+    let new_identity = truth.incidents.iter().find(|i| i.kind == "new_identity").unwrap();
     let mut first_ip: BTreeMap<(String, String), &str> = BTreeMap::new();
     let mut first_vault: BTreeMap<(String, String), &str> = BTreeMap::new();
     for (_, r) in &all {
-        let Some(oid) = r["identity"]["claim"]["oid"].as_str().or(
-            r["identity"]["claim"]["http://schemas.microsoft.com/identity/claims/objectidentifier"]
-                .as_str(),
-        ) else {
+        let Some(oid) = r["identity"]["claim"]["oid"]
+            .as_str()
+            .or(r["identity"]["claim"]["http://schemas.microsoft.com/identity/claims/objectidentifier"].as_str())
+        else {
             continue;
         };
         if r["properties"]["httpStatusCode"].as_u64().unwrap() >= 400 {
@@ -358,10 +259,7 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
         let time = r["time"].as_str().unwrap();
         let ip = r["callerIpAddress"].as_str().unwrap().to_owned();
         let vault = r["resourceId"].as_str().unwrap().to_owned();
-        for (map, key) in [
-            (&mut first_ip, (oid.to_owned(), ip)),
-            (&mut first_vault, (oid.to_owned(), vault)),
-        ] {
+        for (map, key) in [(&mut first_ip, (oid.to_owned(), ip)), (&mut first_vault, (oid.to_owned(), vault))] {
             let entry = map.entry(key).or_insert(time);
             if time < *entry {
                 *entry = time;
@@ -370,10 +268,7 @@ fn truth_lists_every_kind_and_agrees_with_the_logs() {
     }
     let planted = |o: &str| o == oid || Some(o) == new_identity.identity_oid.as_deref();
     for ((o, ip), first) in &first_ip {
-        assert!(
-            *first < end_of_history || planted(o),
-            "{o} first used {ip} at {first}"
-        );
+        assert!(*first < end_of_history || planted(o), "{o} first used {ip} at {first}");
     }
     for ((o, vault), first) in &first_vault {
         assert!(
@@ -392,10 +287,7 @@ fn default_volume_and_record_size_are_realistic() {
     let dir = tempfile::tempdir().unwrap();
     let summary = generate(&options(dir.path(), 2, 1.0)).unwrap();
     let per_day = summary.records / 2;
-    assert!(
-        (20_000..=40_000).contains(&per_day),
-        "{per_day} records a day"
-    );
+    assert!((20_000..=40_000).contains(&per_day), "{per_day} records a day");
     let average = summary.bytes / summary.records;
     assert!((800..=1200).contains(&average), "{average} bytes a record");
 }
@@ -403,17 +295,8 @@ fn default_volume_and_record_size_are_realistic() {
 #[test]
 fn refuses_bad_options_and_existing_output() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(
-        generate(&options(dir.path(), 0, 1.0)),
-        Err(GenerateError::InvalidDays { days: 0 })
-    ));
-    assert!(matches!(
-        generate(&options(dir.path(), 1, f64::NAN)),
-        Err(GenerateError::InvalidScale { .. })
-    ));
+    assert!(matches!(generate(&options(dir.path(), 0, 1.0)), Err(GenerateError::InvalidDays { days: 0 })));
+    assert!(matches!(generate(&options(dir.path(), 1, f64::NAN)), Err(GenerateError::InvalidScale { .. })));
     generate(&options(dir.path(), 1, 0.01)).unwrap();
-    assert!(matches!(
-        generate(&options(dir.path(), 1, 0.01)),
-        Err(GenerateError::OutputExists { .. })
-    ));
+    assert!(matches!(generate(&options(dir.path(), 1, 0.01)), Err(GenerateError::OutputExists { .. })));
 }

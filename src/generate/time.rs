@@ -111,10 +111,7 @@ pub fn unix_seconds(t: Ticks) -> i64 {
 /// The path components of the hourly blob holding `t`: `y=YYYY/m=MM/d=DD/h=HH/m=00`.
 pub fn blob_hour_dir(t: Ticks) -> String {
     let (year, month, day) = civil(day_number(t));
-    format!(
-        "y={year:04}/m={month:02}/d={day:02}/h={:02}/m=00",
-        hour_of_day(t)
-    )
+    format!("y={year:04}/m={month:02}/d={day:02}/h={:02}/m=00", hour_of_day(t))
 }
 
 /// `YYYY-MM-DD` of the UTC day holding `t`.
@@ -132,27 +129,18 @@ mod tests {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         for days in (-200_000i64..200_000).step_by(37) {
             let date = epoch + chrono::Duration::days(days);
-            assert_eq!(
-                civil(days),
-                (i64::from(date.year()), date.month(), date.day())
-            );
+            assert_eq!(civil(days), (i64::from(date.year()), date.month(), date.day()));
             assert_eq!(from_date(date), days * DAY);
         }
     }
 
     #[test]
     fn formats() {
-        let t = from_date(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap())
-            + 13 * HOUR
-            + 5 * MINUTE
-            + 9 * SECOND
-            + 1_234_567;
+        let t =
+            from_date(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()) + 13 * HOUR + 5 * MINUTE + 9 * SECOND + 1_234_567;
         let mut buf = Vec::new();
         push_record_time(&mut buf, t);
-        assert_eq!(
-            String::from_utf8(buf).unwrap(),
-            "2026-10-01T13:05:09.1234567Z"
-        );
+        assert_eq!(String::from_utf8(buf).unwrap(), "2026-10-01T13:05:09.1234567Z");
         assert_eq!(rfc3339(t), "2026-10-01T13:05:09Z");
         assert_eq!(az_datetime(t), "2026-10-01T13:05:09+00:00");
         assert_eq!(blob_hour_dir(t), "y=2026/m=10/d=01/h=13/m=00");

@@ -19,31 +19,15 @@ use super::world::{App, Read, ReadTarget, World};
 
 /// Appends the steady events of the hour starting at `hour_start` to `out` (one bucket per
 /// vault).
-pub fn hour(
-    world: &World,
-    mods: &Modifiers,
-    hour_start: Ticks,
-    scale: f64,
-    rng: &mut Rand,
-    out: &mut [Vec<Event>],
-) {
+pub fn hour(world: &World, mods: &Modifiers, hour_start: Ticks, scale: f64, rng: &mut Rand, out: &mut [Vec<Event>]) {
     let hour_end = hour_start + HOUR;
     for (index, app) in world.apps.iter().enumerate() {
         let local = hour_start + app.utc_offset;
-        let weekend = if weekday(local) >= 5 {
-            app.weekend
-        } else {
-            1.0
-        };
-        let rate = app.profile.0[hour_of_day(local) as usize]
-            * weekend
-            * scale
-            * mods.rate_factor(index, hour_start);
+        let weekend = if weekday(local) >= 5 { app.weekend } else { 1.0 };
+        let rate = app.profile.0[hour_of_day(local) as usize] * weekend * scale * mods.rate_factor(index, hour_start);
         let mut active = false;
         for read in &app.reads {
-            if read.from.is_some_and(|f| f >= hour_end)
-                || read.until.is_some_and(|u| u <= hour_start)
-            {
+            if read.from.is_some_and(|f| f >= hour_end) || read.until.is_some_and(|u| u <= hour_start) {
                 continue;
             }
             active = true;
@@ -60,14 +44,7 @@ pub fn hour(
     }
 }
 
-fn read_event(
-    world: &World,
-    mods: &Modifiers,
-    app: &App,
-    read: &Read,
-    t: Ticks,
-    rng: &mut Rand,
-) -> Option<Event> {
+fn read_event(world: &World, mods: &Modifiers, app: &App, read: &Read, t: Ticks, rng: &mut Rand) -> Option<Event> {
     if !read.active_at(t) {
         return None;
     }
@@ -93,51 +70,25 @@ fn read_event(
             } else {
                 (current, false)
             };
-            (
-                Op::SecretGet,
-                Target::Secret {
-                    index: s.index,
-                    version,
-                    pinned,
-                },
-                200,
-            )
+            (Op::SecretGet, Target::Secret { index: s.index, version, pinned }, 200)
         }
         ReadTarget::Missing { name, .. } => (Op::SecretGet, Target::Missing { name }, 404),
         ReadTarget::Key { key, op } => {
             let version = world.key(key).versions.len() - 1;
-            (
-                op,
-                Target::Key {
-                    index: key.index,
-                    version,
-                },
-                200,
-            )
+            (op, Target::Key { index: key.index, version }, 200)
         }
     };
     if mods.denied(app.identity, vault, t) {
         status = 403;
     }
-    let caller = Caller::Identity {
-        id: app.identity,
-        ip,
-        client: read.client,
-    };
+    let caller = Caller::Identity { id: app.identity, ip, client: read.client };
     let mut ev = Event::new(rng, t, vault, op, caller, target, status);
     ev.leak = mods.leak(app.identity, t);
     Some(ev)
 }
 
 /// The 401s of client restarts: one per instance and restart, before its first real call.
-fn challenges(
-    world: &World,
-    app: &App,
-    hour_start: Ticks,
-    scale: f64,
-    rng: &mut Rand,
-    out: &mut [Vec<Event>],
-) {
+fn challenges(world: &World, app: &App, hour_start: Ticks, scale: f64, rng: &mut Rand, out: &mut [Vec<Event>]) {
     let identity = &world.identities[app.identity];
     let hosts = &identity.networks[0].hosts;
     let mean = app.restarts_per_day * hosts.len() as f64 * scale / 24.0;
@@ -147,16 +98,11 @@ fn challenges(
             continue;
         };
         let target = match read.target {
-            ReadTarget::Secret(s) if world.secret(s).exists_at(t) => Target::Secret {
-                index: s.index,
-                version: world.secret(s).version_at(t),
-                pinned: false,
-            },
+            ReadTarget::Secret(s) if world.secret(s).exists_at(t) => {
+                Target::Secret { index: s.index, version: world.secret(s).version_at(t), pinned: false }
+            }
             ReadTarget::Missing { name, .. } => Target::Missing { name },
-            ReadTarget::Key { key, .. } => Target::Key {
-                index: key.index,
-                version: world.key(key).versions.len() - 1,
-            },
+            ReadTarget::Key { key, .. } => Target::Key { index: key.index, version: world.key(key).versions.len() - 1 },
             ReadTarget::Secret(_) => continue,
         };
         let op = match read.target {
@@ -164,11 +110,7 @@ fn challenges(
             _ => Op::SecretGet,
         };
         let ip = hosts[rng::pick(rng, hosts.len())];
-        let caller = Caller::Anonymous {
-            id: app.identity,
-            ip,
-            client: read.client,
-        };
+        let caller = Caller::Anonymous { id: app.identity, ip, client: read.client };
         let ev = Event::new(rng, t, read.target.vault(), op, caller, target, 401);
         out[ev.vault].push(ev);
     }

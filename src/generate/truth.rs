@@ -82,10 +82,7 @@ impl<'w> Who<'w> {
     /// An application (its own appid).
     pub fn app(world: &'w World, id: IdentityId) -> Who<'w> {
         let identity = &world.identities[id];
-        Who {
-            identity,
-            appid: identity.appid.clone(),
-        }
+        Who { identity, appid: identity.appid.clone() }
     }
 
     /// A person calling through client `client` on the data plane.
@@ -139,10 +136,7 @@ pub fn derived(world: &World) -> Vec<Incident> {
 
             if let Some(from) = secret.unread_from {
                 let text = if from <= start {
-                    format!(
-                        "{}/{} was not read by anyone during the period",
-                        vault.name, secret.name
-                    )
+                    format!("{}/{} was not read by anyone during the period", vault.name, secret.name)
                 } else {
                     format!(
                         "{}/{} has not been read since {} (its consumer moved to another secret)",
@@ -151,15 +145,7 @@ pub fn derived(world: &World) -> Vec<Incident> {
                         rfc3339(from)
                     )
                 };
-                out.push(incident(
-                    "stale_secret",
-                    vname,
-                    None,
-                    name,
-                    None,
-                    (from.max(start), end),
-                    text,
-                ));
+                out.push(incident("stale_secret", vname, None, name, None, (from.max(start), end), text));
             }
             match current.expires {
                 None if !secret.managed => out.push(incident(
@@ -226,10 +212,7 @@ pub fn derived(world: &World) -> Vec<Incident> {
                 ));
             }
             if readers.len() >= 2 {
-                let names: Vec<&str> = readers
-                    .iter()
-                    .map(|(id, _, _)| world.identities[*id].name)
-                    .collect();
+                let names: Vec<&str> = readers.iter().map(|(id, _, _)| world.identities[*id].name).collect();
                 let from = readers.iter().map(|r| r.1).max().unwrap_or(start);
                 let until = readers.iter().map(|r| r.2).min().unwrap_or(end);
                 out.push(incident(
@@ -261,11 +244,7 @@ fn consumers(world: &World, s: SecretRef) -> Vec<(IdentityId, Ticks, Ticks)> {
     for app in &world.apps {
         for read in &app.reads {
             if matches!(read.target, ReadTarget::Secret(t) if t == s) {
-                let from = read
-                    .from
-                    .unwrap_or(world.start)
-                    .max(world.secret(s).created())
-                    .max(world.start);
+                let from = read.from.unwrap_or(world.start).max(world.secret(s).created()).max(world.start);
                 let until = read.until.unwrap_or(world.end).min(world.end);
                 if from < until {
                     out.push((app.identity, from, until));
@@ -317,11 +296,7 @@ fn old_versions(world: &World, out: &mut Vec<Incident>) {
 /// the environment the application mostly does not use.
 fn crossovers(world: &World, out: &mut Vec<Incident>) {
     for app in &world.apps {
-        let prod = app
-            .reads
-            .iter()
-            .filter(|r| world.vaults[r.target.vault()].env == Env::Prod)
-            .count();
+        let prod = app.reads.iter().filter(|r| world.vaults[r.target.vault()].env == Env::Prod).count();
         let other = app.reads.len() - prod;
         if prod == 0 || other == 0 {
             continue;
@@ -355,18 +330,10 @@ fn crossovers(world: &World, out: &mut Vec<Incident>) {
                 format!(
                     "{} is a {} workload and also reads {} in {} ({})",
                     who.identity.name,
-                    if home_is_prod {
-                        "production"
-                    } else {
-                        "non-production"
-                    },
+                    if home_is_prod { "production" } else { "non-production" },
                     objects.join(", "),
                     vault.name,
-                    if home_is_prod {
-                        "non-production"
-                    } else {
-                        "production"
-                    }
+                    if home_is_prod { "non-production" } else { "production" }
                 ),
             ));
         }

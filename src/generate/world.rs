@@ -104,10 +104,7 @@ impl Secret {
 
     /// The version a versionless read returns at `t`.
     pub fn version_at(&self, t: Ticks) -> usize {
-        self.versions
-            .iter()
-            .rposition(|v| v.created <= t)
-            .unwrap_or(0)
+        self.versions.iter().rposition(|v| v.created <= t).unwrap_or(0)
     }
 
     /// Whether a person or a job picking secrets may read this one at `t`.
@@ -190,11 +187,7 @@ impl Identity {
 
     /// The `appid` claim when calling with `client`.
     pub fn appid_with(&self, client: &Client, management: bool) -> String {
-        let chosen = if management {
-            client.mgmt_appid.or(client.appid)
-        } else {
-            client.appid
-        };
+        let chosen = if management { client.mgmt_appid.or(client.appid) } else { client.appid };
         match chosen {
             Some(appid) if self.is_user() => appid.to_owned(),
             _ => self.appid.clone(),
@@ -208,18 +201,18 @@ pub struct Profile(pub [f64; 24]);
 
 /// Internal tools and APIs used by staff: busy 9–17, quiet at night.
 pub static BUSINESS: Profile = Profile([
-    0.12, 0.10, 0.10, 0.10, 0.12, 0.18, 0.30, 0.55, 0.85, 1.0, 1.0, 0.95, 0.90, 0.95, 1.0, 1.0,
-    0.92, 0.75, 0.55, 0.40, 0.30, 0.22, 0.18, 0.14,
+    0.12, 0.10, 0.10, 0.10, 0.12, 0.18, 0.30, 0.55, 0.85, 1.0, 1.0, 0.95, 0.90, 0.95, 1.0, 1.0, 0.92, 0.75, 0.55, 0.40,
+    0.30, 0.22, 0.18, 0.14,
 ]);
 /// Public web traffic: a daytime plateau and an evening peak.
 pub static CONSUMER: Profile = Profile([
-    0.30, 0.22, 0.18, 0.16, 0.16, 0.20, 0.30, 0.45, 0.60, 0.68, 0.72, 0.76, 0.80, 0.78, 0.76, 0.78,
-    0.82, 0.88, 0.95, 1.0, 1.0, 0.90, 0.70, 0.45,
+    0.30, 0.22, 0.18, 0.16, 0.16, 0.20, 0.30, 0.45, 0.60, 0.68, 0.72, 0.76, 0.80, 0.78, 0.76, 0.78, 0.82, 0.88, 0.95,
+    1.0, 1.0, 0.90, 0.70, 0.45,
 ]);
 /// Pipelines and workers: nearly flat, a little busier in the working day.
 pub static STEADY: Profile = Profile([
-    0.80, 0.78, 0.78, 0.80, 0.82, 0.84, 0.88, 0.92, 0.96, 1.0, 1.0, 1.0, 0.98, 0.98, 1.0, 1.0,
-    0.98, 0.95, 0.92, 0.90, 0.88, 0.86, 0.84, 0.82,
+    0.80, 0.78, 0.78, 0.80, 0.82, 0.84, 0.88, 0.92, 0.96, 1.0, 1.0, 1.0, 0.98, 0.98, 1.0, 1.0, 0.98, 0.95, 0.92, 0.90,
+    0.88, 0.86, 0.84, 0.82,
 ]);
 
 /// What an application reads steadily.
@@ -411,13 +404,9 @@ pub enum Place {
 }
 
 const AZURE_FIRST: &[u8] = &[4, 13, 20, 40, 51, 52, 104];
-const EUROPE_FIRST: &[u8] = &[
-    62, 77, 78, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 91, 93, 94, 95, 109, 145, 176, 193, 195,
-    212, 213, 217,
-];
-const US_FIRST: &[u8] = &[
-    24, 50, 66, 67, 68, 69, 71, 73, 76, 96, 98, 99, 107, 108, 173, 174,
-];
+const EUROPE_FIRST: &[u8] =
+    &[62, 77, 78, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 91, 93, 94, 95, 109, 145, 176, 193, 195, 212, 213, 217];
+const US_FIRST: &[u8] = &[24, 50, 66, 67, 68, 69, 71, 73, 76, 96, 98, 99, 107, 108, 173, 174];
 const INDIA_FIRST: &[u8] = &[49, 103, 106, 117, 122, 157, 182];
 
 /// Builds a [`World`] from the story in [`super::cast`], drawing every identifier from one
@@ -453,16 +442,9 @@ pub struct SecretSpec {
 }
 
 impl Builder {
-    pub fn new(
-        mut rng: Rand,
-        start: Ticks,
-        days: u32,
-        subscriptions: usize,
-    ) -> (Builder, Vec<String>) {
+    pub fn new(mut rng: Rand, start: Ticks, days: u32, subscriptions: usize) -> (Builder, Vec<String>) {
         let tenant_id = rng::uuid_string(&mut rng);
-        let subs = (0..subscriptions)
-            .map(|_| rng::uuid_string(&mut rng))
-            .collect();
+        let subs = (0..subscriptions).map(|_| rng::uuid_string(&mut rng)).collect();
         let world = World {
             start,
             end: start + i64::from(days) * DAY,
@@ -478,14 +460,7 @@ impl Builder {
             scanners: Vec::new(),
             cert_sync: None,
         };
-        (
-            Builder {
-                rng,
-                world,
-                used_prefixes: Vec::new(),
-            },
-            subs,
-        )
+        (Builder { rng, world, used_prefixes: Vec::new() }, subs)
     }
 
     pub fn world(&self) -> &World {
@@ -528,8 +503,7 @@ impl Builder {
     }
 
     pub fn secret(&mut self, vault: VaultId, spec: SecretSpec) -> SecretRef {
-        let created =
-            self.world.end - spec.age_days * DAY + rng::between(&mut self.rng, 7 * HOUR, 18 * HOUR);
+        let created = self.world.end - spec.age_days * DAY + rng::between(&mut self.rng, 7 * HOUR, 18 * HOUR);
         let mut versions = Vec::with_capacity(spec.history + 1);
         let mut at = created;
         for _ in 0..spec.history {
@@ -556,10 +530,7 @@ impl Builder {
             deleted: None,
             unread_from: None,
         });
-        SecretRef {
-            vault,
-            index: secrets.len() - 1,
-        }
+        SecretRef { vault, index: secrets.len() - 1 }
     }
 
     /// A secret that first appears inside the period, created by `by` with a `SecretSet`.
@@ -572,45 +543,21 @@ impl Builder {
     ) -> SecretRef {
         let r = self.secret(vault, SecretSpec { history: 0, ..spec });
         let secret = &mut self.world.vaults[vault].secrets[r.index];
-        let valid = secret.versions[0]
-            .expires
-            .map(|e| e - secret.versions[0].created);
+        let valid = secret.versions[0].expires.map(|e| e - secret.versions[0].created);
         secret.versions[0].created = at;
         secret.versions[0].expires = valid.map(|v| at + v);
-        self.world.writes.push(Write {
-            secret: r,
-            version: 0,
-            by: by.0,
-            client: by.1,
-            network: by.2,
-        });
+        self.world.writes.push(Write { secret: r, version: 0, by: by.0, client: by.1, network: by.2 });
         r
     }
 
     /// A new version of `secret` at `at`, written by `by` (identity, client, network).
-    pub fn rotate(
-        &mut self,
-        secret: SecretRef,
-        at: Ticks,
-        valid_days: Option<i64>,
-        by: (IdentityId, u8, usize),
-    ) {
+    pub fn rotate(&mut self, secret: SecretRef, at: Ticks, valid_days: Option<i64>, by: (IdentityId, u8, usize)) {
         let id = rng::version_id(&mut self.rng);
         let versions = &mut self.world.vaults[secret.vault].secrets[secret.index].versions;
         debug_assert!(versions.last().is_none_or(|v| v.created < at));
-        versions.push(Version {
-            id,
-            created: at,
-            expires: valid_days.map(|d| at + d * DAY),
-        });
+        versions.push(Version { id, created: at, expires: valid_days.map(|d| at + d * DAY) });
         let version = versions.len() - 1;
-        self.world.writes.push(Write {
-            secret,
-            version,
-            by: by.0,
-            client: by.1,
-            network: by.2,
-        });
+        self.world.writes.push(Write { secret, version, by: by.0, client: by.1, network: by.2 });
     }
 
     pub fn secret_mut(&mut self, r: SecretRef) -> &mut Secret {
@@ -621,27 +568,12 @@ impl Builder {
         let created = self.world.end - age_days * DAY;
         let id = rng::version_id(&mut self.rng);
         let keys = &mut self.world.vaults[vault].keys;
-        keys.push(Key {
-            name,
-            versions: vec![Version {
-                id,
-                created,
-                expires: None,
-            }],
-        });
-        KeyRef {
-            vault,
-            index: keys.len() - 1,
-        }
+        keys.push(Key { name, versions: vec![Version { id, created, expires: None }] });
+        KeyRef { vault, index: keys.len() - 1 }
     }
 
     /// An identity with fresh object (and, for apps, application) ids.
-    pub fn identity(
-        &mut self,
-        name: &'static str,
-        kind: IdentityKind,
-        appidacr: &'static str,
-    ) -> IdentityId {
+    pub fn identity(&mut self, name: &'static str, kind: IdentityKind, appidacr: &'static str) -> IdentityId {
         let oid = rng::uuid_string(&mut self.rng);
         let appid = match kind {
             IdentityKind::User => String::new(),
@@ -667,13 +599,7 @@ impl Builder {
     }
 
     /// A fresh /24 (never handed out before) with `hosts` distinct addresses in it.
-    pub fn network(
-        &mut self,
-        id: IdentityId,
-        label: &'static str,
-        place: Place,
-        hosts: usize,
-    ) -> usize {
+    pub fn network(&mut self, id: IdentityId, label: &'static str, place: Place, hosts: usize) -> usize {
         let prefix = self.prefix(place);
         let network = self.hosts_in(prefix, label, hosts);
         let networks = &mut self.world.identities[id].networks;
@@ -682,13 +608,7 @@ impl Builder {
     }
 
     /// A network shared with another identity's (an office, a VPN egress).
-    pub fn share_network(
-        &mut self,
-        id: IdentityId,
-        from: IdentityId,
-        network: usize,
-        hosts: usize,
-    ) -> usize {
+    pub fn share_network(&mut self, id: IdentityId, from: IdentityId, network: usize, hosts: usize) -> usize {
         let source = &self.world.identities[from].networks[network];
         let o = source.hosts[0].octets();
         let label = source.label;
@@ -707,10 +627,7 @@ impl Builder {
                 picked.push(ip);
             }
         }
-        Network {
-            label,
-            hosts: picked,
-        }
+        Network { label, hosts: picked }
     }
 
     fn prefix(&mut self, place: Place) -> [u8; 3] {
@@ -722,11 +639,7 @@ impl Builder {
                 Place::UsEast => US_FIRST[rng::pick(&mut self.rng, US_FIRST.len())],
                 Place::India => INDIA_FIRST[rng::pick(&mut self.rng, INDIA_FIRST.len())],
             };
-            let prefix = [
-                first,
-                1 + rng::pick(&mut self.rng, 253) as u8,
-                rng::pick(&mut self.rng, 255) as u8,
-            ];
+            let prefix = [first, 1 + rng::pick(&mut self.rng, 253) as u8, rng::pick(&mut self.rng, 255) as u8];
             if !self.used_prefixes.contains(&prefix) {
                 self.used_prefixes.push(prefix);
                 return prefix;
@@ -762,15 +675,7 @@ impl Builder {
     pub fn read(&mut self, app: usize, target: ReadTarget, peak_per_hour: f64) -> &mut Read {
         let lag = rng::between(&mut self.rng, 20 * MINUTE, 4 * HOUR);
         let reads = &mut self.world.apps[app].reads;
-        reads.push(Read {
-            target,
-            peak_per_hour,
-            from: None,
-            until: None,
-            lag,
-            stuck: false,
-            client: 0,
-        });
+        reads.push(Read { target, peak_per_hour, from: None, until: None, lag, stuck: false, client: 0 });
         let last = reads.len() - 1;
         &mut reads[last]
     }

@@ -128,11 +128,7 @@ impl std::fmt::Display for IngestSummary {
             write!(f, "; {} replaced files re-read", self.files_replaced)?;
         }
         if self.recovered_commits > 0 {
-            write!(
-                f,
-                "; finished {} commits of an interrupted run",
-                self.recovered_commits
-            )?;
+            write!(f, "; finished {} commits of an interrupted run", self.recovered_commits)?;
         }
         Ok(())
     }
@@ -151,10 +147,7 @@ pub(crate) struct ReadTask {
 pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
     let lake = &options.lake;
-    std::fs::create_dir_all(lake.root()).map_err(|source| LakeError::Io {
-        path: lake.root().to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(lake.root()).map_err(|source| LakeError::Io { path: lake.root().to_path_buf(), source })?;
     let _lock = LakeLock::acquire(lake)?;
     let recovery = commit::recover(lake)?;
     if recovery.commits_finished > 0 || recovery.staging_removed > 0 {
@@ -194,12 +187,7 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
             }
         };
         if start < file.length {
-            tasks.push(ReadTask {
-                path: file.path,
-                key: Arc::from(file.key.as_str()),
-                start,
-                length: file.length,
-            });
+            tasks.push(ReadTask { path: file.path, key: Arc::from(file.key.as_str()), start, length: file.length });
         }
     }
     summary.files_read = tasks.len() as u64;
@@ -221,10 +209,7 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
     }
     let staging = lake.staging_dir(&run);
     if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|source| LakeError::Io {
-            path: staging,
-            source,
-        })?;
+        std::fs::remove_dir_all(&staging).map_err(|source| LakeError::Io { path: staging, source })?;
     }
     Ok(summary)
 }
@@ -259,26 +244,16 @@ fn run_pipeline(
             let limit = options.max_record_bytes;
             worker_handles.push(scope.spawn(move || worker::run(&rx, &tx, limit)));
         }
-        let sink = sink::Sink::new(
-            options.lake.clone(),
-            run.clone(),
-            options.sizing,
-            progress.clone(),
-        );
+        let sink = sink::Sink::new(options.lake.clone(), run.clone(), options.sizing, progress.clone());
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
-        let mut reader =
-            reader::Reader::new(options, run, block_tx, sink_tx, ack_rx, progress.clone());
+        let mut reader = reader::Reader::new(options, run, block_tx, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
         let bytes = reader.bytes_read();
         drop(reader); // closes the block and sink channels, so workers and the sink end
         for handle in worker_handles {
-            handle
-                .join()
-                .map_err(|_| IngestError::Thread("a decoding worker panicked".into()))??;
+            handle.join().map_err(|_| IngestError::Thread("a decoding worker panicked".into()))??;
         }
-        let mut outcome = sink_handle
-            .join()
-            .map_err(|_| IngestError::Thread("the lake writer panicked".into()))??;
+        let mut outcome = sink_handle.join().map_err(|_| IngestError::Thread("the lake writer panicked".into()))??;
         read_result?;
         outcome.bytes = bytes;
         Ok(outcome)

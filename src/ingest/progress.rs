@@ -17,10 +17,8 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg} (eta {eta})",
-            )
-            .expect("progress template is valid"),
+            ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg} (eta {eta})")
+                .expect("progress template is valid"),
         );
         Progress { bar: Some(bar) }
     }

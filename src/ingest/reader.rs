@@ -49,12 +49,7 @@ pub struct Reader<'a> {
 }
 
 fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
-    move |source| {
-        IngestError::Source(SourceError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
+    move |source| IngestError::Source(SourceError::Io { path: path.to_path_buf(), source })
 }
 
 impl<'a> Reader<'a> {
@@ -116,20 +111,15 @@ impl<'a> Reader<'a> {
 
     /// Asks the sink to commit everything sent so far, and waits until it has.
     fn barrier(&mut self) -> Result<(), IngestError> {
-        self.send_sink(Message::Commit {
-            blocks: self.next_id,
-        })?;
-        self.acks
-            .recv()
-            .map_err(|_| IngestError::Thread("the lake writer stopped before committing".into()))?;
+        self.send_sink(Message::Commit { blocks: self.next_id })?;
+        self.acks.recv().map_err(|_| IngestError::Thread("the lake writer stopped before committing".into()))?;
         self.since_commit = 0;
         Ok(())
     }
 
     fn read_task(&mut self, task: &ReadTask) -> Result<(), IngestError> {
         let mut file = File::open(&task.path).map_err(io(&task.path))?;
-        file.seek(SeekFrom::Start(task.start))
-            .map_err(io(&task.path))?;
+        file.seek(SeekFrom::Start(task.start)).map_err(io(&task.path))?;
         let mut pos = task.start;
         let mut carry: Vec<u8> = Vec::new();
         let block_bytes = self.options.block_bytes as u64;
@@ -152,10 +142,7 @@ impl<'a> Reader<'a> {
             let have = buf.len() as u64;
             if want > have {
                 let mut tail = Vec::with_capacity((want - have) as usize);
-                (&mut file)
-                    .take(want - have)
-                    .read_to_end(&mut tail)
-                    .map_err(io(&task.path))?;
+                (&mut file).take(want - have).read_to_end(&mut tail).map_err(io(&task.path))?;
                 if (tail.len() as u64) < want - have {
                     // The file shrank while we read: take what is there; the checkpoint
                     // records the true offset and the next run looks again.
@@ -220,19 +207,12 @@ impl<'a> Reader<'a> {
         remaining: u64,
     ) -> Result<bool, IngestError> {
         let mut head = Vec::with_capacity(256);
-        file.take(remaining.min(256))
-            .read_to_end(&mut head)
-            .map_err(io(path))?;
+        file.take(remaining.min(256)).read_to_end(&mut head).map_err(io(path))?;
         file.seek(SeekFrom::Start(pos)).map_err(io(path))?;
         Ok(starts_document(&head))
     }
 
-    fn quarantine_document(
-        &mut self,
-        task: &ReadTask,
-        pos: u64,
-        remaining: u64,
-    ) -> Result<(), IngestError> {
+    fn quarantine_document(&mut self, task: &ReadTask, pos: u64, remaining: u64) -> Result<(), IngestError> {
         let entry = QuarantineEntry {
             source: task.key.to_string(),
             offset: pos,
@@ -284,20 +264,10 @@ impl<'a> Reader<'a> {
         let lake: &LakePaths = &self.options.lake;
         let today = chrono::Utc::now().date_naive();
         self.oversized += 1;
-        let staged = StagedFile::quarantine_file(
-            self.run,
-            today,
-            &format!("oversized-{:05}.bin", self.oversized),
-        );
+        let staged = StagedFile::quarantine_file(self.run, today, &format!("oversized-{:05}.bin", self.oversized));
         let side = lake.root().join(&staged.staged);
-        let lake_io = |source| {
-            IngestError::Lake(LakeError::Io {
-                path: side.clone(),
-                source,
-            })
-        };
-        std::fs::create_dir_all(side.parent().expect("side files live in a directory"))
-            .map_err(lake_io)?;
+        let lake_io = |source| IngestError::Lake(LakeError::Io { path: side.clone(), source });
+        std::fs::create_dir_all(side.parent().expect("side files live in a directory")).map_err(lake_io)?;
         let mut out = File::create(&side).map_err(lake_io)?;
         file.seek(SeekFrom::Start(pos)).map_err(io(&task.path))?;
         std::io::copy(&mut (&mut *file).take(line_end - pos), &mut out).map_err(lake_io)?;
@@ -314,10 +284,7 @@ impl<'a> Reader<'a> {
             bytes: None,
             raw_file: Some(staged.committed.to_string_lossy().into_owned()),
         };
-        self.send_sink(Message::Quarantined {
-            entry,
-            file: Some(staged),
-        })?;
+        self.send_sink(Message::Quarantined { entry, file: Some(staged) })?;
         // The bytes count as read, and the checkpoint moves past them with the next block.
         self.bytes_read += length + 1;
         self.progress.add_bytes(length + 1);

@@ -61,11 +61,7 @@ impl Sink {
         }
     }
 
-    pub fn run(
-        mut self,
-        messages: Receiver<Message>,
-        acks: SyncSender<()>,
-    ) -> Result<Outcome, IngestError> {
+    pub fn run(mut self, messages: Receiver<Message>, acks: SyncSender<()>) -> Result<Outcome, IngestError> {
         let mut barrier: Option<u64> = None;
         for message in messages {
             match message {
@@ -98,10 +94,7 @@ impl Sink {
         self.outcome.pending_bytes += block.pending_bytes;
         self.quarantine.extend(block.quarantined);
         self.progress.set_records(self.outcome.records);
-        let checkpoint = self
-            .checkpoints
-            .entry(block.source.to_string())
-            .or_default();
+        let checkpoint = self.checkpoints.entry(block.source.to_string()).or_default();
         // Blocks of one source may finish out of order; all before a barrier are in by the
         // commit, and every block but the last is consumed whole, so the furthest is right.
         checkpoint.offset = checkpoint.offset.max(block.consumed_to);
@@ -116,31 +109,21 @@ impl Sink {
         files.append(&mut self.side_files);
         if !self.quarantine.is_empty() {
             let now = chrono::Utc::now();
-            let staged = StagedFile::quarantine_file(
-                &self.run,
-                now.date_naive(),
-                &format!("{:05}.jsonl", self.seq),
-            );
+            let staged = StagedFile::quarantine_file(&self.run, now.date_naive(), &format!("{:05}.jsonl", self.seq));
             let path = self.lake.root().join(&staged.staged);
             let mut text = Vec::new();
             let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             for entry in self.quarantine.drain(..) {
                 entry.write_line(&stamp, &mut text);
             }
-            std::fs::create_dir_all(path.parent().expect("quarantine files live in a directory"))
-                .at(&path)?;
+            std::fs::create_dir_all(path.parent().expect("quarantine files live in a directory")).at(&path)?;
             std::fs::write(&path, &text).at(&path)?;
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
-                .at(&path)?;
+            std::fs::File::open(&path).and_then(|f| f.sync_all()).at(&path)?;
             files.push(staged);
         }
         let mut checkpoints = Vec::new();
         for (source, mut checkpoint) in std::mem::take(&mut self.checkpoints) {
-            checkpoint.fingerprint = Some(local::fingerprint(
-                std::path::Path::new(&source),
-                checkpoint.offset,
-            )?);
+            checkpoint.fingerprint = Some(local::fingerprint(std::path::Path::new(&source), checkpoint.offset)?);
             checkpoints.push((source, checkpoint));
         }
         let commit = Commit { files, checkpoints };

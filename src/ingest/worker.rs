@@ -45,9 +45,8 @@ pub fn run(
 ) -> Result<(), IngestError> {
     loop {
         let block = {
-            let rx = blocks.lock().map_err(|_| {
-                IngestError::Thread("a worker panicked holding the block queue".into())
-            })?;
+            let rx =
+                blocks.lock().map_err(|_| IngestError::Thread("a worker panicked holding the block queue".into()))?;
             rx.recv()
         };
         let Ok(block) = block else { return Ok(()) };
@@ -73,31 +72,19 @@ pub fn decode_block(block: &Block, max_record_bytes: usize) -> Result<DecodedBlo
         raw_file: None,
     };
     let framed = frame(&block.bytes, block.base, |unit| match unit {
-        Unit::Record { offset, bytes } if bytes.len() > max_record_bytes => {
-            quarantined.push(quarantine(
-                offset,
-                bytes,
-                format!(
-                    "record of {} bytes is larger than the {max_record_bytes} byte limit",
-                    bytes.len()
-                ),
-            ))
-        }
+        Unit::Record { offset, bytes } if bytes.len() > max_record_bytes => quarantined.push(quarantine(
+            offset,
+            bytes,
+            format!("record of {} bytes is larger than the {max_record_bytes} byte limit", bytes.len()),
+        )),
         Unit::Record { offset, bytes } => match record::decode(bytes) {
             Ok(event) => {
-                builders
-                    .entry(date_of(event.time_us))
-                    .or_default()
-                    .append(&event, source, offset);
+                builders.entry(date_of(event.time_us)).or_default().append(&event, source, offset);
                 records += 1;
             }
             Err(e) => quarantined.push(quarantine(offset, bytes, e.to_string())),
         },
-        Unit::Broken {
-            offset,
-            bytes,
-            reason,
-        } => quarantined.push(quarantine(offset, bytes, reason)),
+        Unit::Broken { offset, bytes, reason } => quarantined.push(quarantine(offset, bytes, reason)),
     });
     let mut consumed = framed.consumed;
     let mut pending_bytes = 0;
@@ -118,10 +105,7 @@ pub fn decode_block(block: &Block, max_record_bytes: usize) -> Result<DecodedBlo
     }
     let mut batches = Vec::with_capacity(builders.len());
     for (date, mut builder) in builders {
-        batches.push((
-            date,
-            builder.finish().map_err(crate::lake::LakeError::from)?,
-        ));
+        batches.push((date, builder.finish().map_err(crate::lake::LakeError::from)?));
     }
     Ok(DecodedBlock {
         source: Arc::clone(&block.source),

@@ -5,10 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
-};
+use arrow::array::{ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
@@ -89,20 +86,14 @@ impl EventBatchBuilder {
         oid.append_option(event.caller.oid.as_deref());
         appid.append_option(event.caller.appid.as_deref());
         upn.append_option(event.caller.upn.as_deref());
-        itype.append_value(if event.caller.identity_type.is_empty() {
-            "unknown"
-        } else {
-            event.caller.identity_type
-        });
+        itype.append_value(if event.caller.identity_type.is_empty() { "unknown" } else { event.caller.identity_type });
         mirid.append_option(event.caller.managed_identity_resource.as_deref());
         client.append_option(event.client_info.as_deref());
         uri.append_option(event.request_uri.as_deref());
         corr.append_option(event.correlation_id.as_deref());
         tls.append_option(event.tls_version.as_deref());
-        self.is_access_policy_match
-            .append_option(event.is_access_policy_match);
-        self.is_rbac_authorized
-            .append_option(event.is_rbac_authorized);
+        self.is_access_policy_match.append_option(event.is_access_policy_match);
+        self.is_rbac_authorized.append_option(event.is_rbac_authorized);
         self.source.append_value(source);
         self.source_offset.append_value(offset as i64);
         // Decoding succeeded, so the bytes are UTF-8; the lossy path never changes them.
@@ -114,23 +105,11 @@ impl EventBatchBuilder {
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(30);
         columns.push(Arc::new(self.time.finish()));
-        columns.extend(
-            self.strings_a
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
+        columns.extend(self.strings_a.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.push(Arc::new(self.http_status.finish()));
-        columns.extend(
-            self.strings_b
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
+        columns.extend(self.strings_b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.push(Arc::new(self.duration_ms.finish()));
-        columns.extend(
-            self.strings_c
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
+        columns.extend(self.strings_c.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.push(Arc::new(self.is_access_policy_match.finish()));
         columns.push(Arc::new(self.is_rbac_authorized.finish()));
         columns.push(Arc::new(self.source.finish()));

@@ -35,10 +35,9 @@ impl Checkpoints {
     pub fn load(lake: &LakePaths) -> Result<Self> {
         let path = lake.checkpoints_file();
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| LakeError::CorruptState {
-                path,
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| LakeError::CorruptState { path, reason: e.to_string() })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Checkpoints::default()),
             Err(e) => Err(e).at(path),
         }

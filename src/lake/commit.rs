@@ -7,9 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{Checkpoints, SourceCheckpoint};
-use super::{
-    IoContext, LakeError, LakePaths, Result, RunId, StagedFile, sync_dir, write_atomically,
-};
+use super::{IoContext, LakeError, LakePaths, Result, RunId, StagedFile, sync_dir, write_atomically};
 
 /// One atomic step of an ingest: files to put in place and checkpoints to advance.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -40,10 +38,7 @@ fn apply(lake: &LakePaths, commit: &Commit, commit_file: &Path) -> Result<()> {
     for file in &commit.files {
         let staged = lake.root().join(&file.staged);
         let committed = lake.root().join(&file.committed);
-        let dir = committed
-            .parent()
-            .expect("lake files live in a directory")
-            .to_path_buf();
+        let dir = committed.parent().expect("lake files live in a directory").to_path_buf();
         if staged.exists() {
             std::fs::create_dir_all(&dir).at(&dir)?;
             std::fs::rename(&staged, &committed).at(&committed)?;
@@ -51,10 +46,7 @@ fn apply(lake: &LakePaths, commit: &Commit, commit_file: &Path) -> Result<()> {
         } else if !committed.exists() {
             return Err(LakeError::CorruptState {
                 path: commit_file.to_path_buf(),
-                reason: format!(
-                    "{} is neither staged nor committed",
-                    file.committed.display()
-                ),
+                reason: format!("{} is neither staged nor committed", file.committed.display()),
             });
         }
     }
@@ -64,9 +56,7 @@ fn apply(lake: &LakePaths, commit: &Commit, commit_file: &Path) -> Result<()> {
     if !commit.checkpoints.is_empty() {
         let mut checkpoints = Checkpoints::load(lake)?;
         for (source, checkpoint) in &commit.checkpoints {
-            checkpoints
-                .sources
-                .insert(source.clone(), checkpoint.clone());
+            checkpoints.sources.insert(source.clone(), checkpoint.clone());
         }
         checkpoints.save(lake)?;
     }
@@ -89,10 +79,8 @@ pub fn recover(lake: &LakePaths) -> Result<Recovery> {
     let mut recovery = Recovery::default();
     let commits_dir = lake.commits_dir();
     if commits_dir.exists() {
-        let mut files: Vec<_> = std::fs::read_dir(&commits_dir)
-            .at(&commits_dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(&commits_dir).at(&commits_dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
         for path in files {
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
@@ -102,11 +90,8 @@ pub fn recover(lake: &LakePaths) -> Result<Recovery> {
                 continue;
             }
             let bytes = std::fs::read(&path).at(&path)?;
-            let commit: Commit =
-                serde_json::from_slice(&bytes).map_err(|e| LakeError::CorruptState {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
+            let commit: Commit = serde_json::from_slice(&bytes)
+                .map_err(|e| LakeError::CorruptState { path: path.clone(), reason: e.to_string() })?;
             apply(lake, &commit, &path)?;
             recovery.commits_finished += 1;
         }

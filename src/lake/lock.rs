@@ -18,34 +18,19 @@ impl LakeLock {
     pub fn acquire(lake: &LakePaths) -> Result<Self> {
         let path = lake.lock_file();
         std::fs::create_dir_all(lake.state_dir()).at(lake.state_dir())?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
+        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).at(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                return Err(LakeError::Locked {
-                    lake: lake.root().to_path_buf(),
-                    holder: holder.trim().to_string(),
-                });
+                return Err(LakeError::Locked { lake: lake.root().to_path_buf(), holder: holder.trim().to_string() });
             }
             Err(TryLockError::Error(e)) => return Err(LakeError::Io { path, source: e }),
         }
         file.set_len(0).at(&path)?;
         file.rewind().at(&path)?;
-        write!(
-            file,
-            "pid {} since {}",
-            std::process::id(),
-            chrono::Utc::now().to_rfc3339()
-        )
-        .at(&path)?;
+        write!(file, "pid {} since {}", std::process::id(), chrono::Utc::now().to_rfc3339()).at(&path)?;
         Ok(LakeLock { _file: file })
     }
 }

@@ -27,23 +27,15 @@ pub use paths::{LakePaths, RunId, StagedFile};
 pub enum LakeError {
     /// A file or directory of the lake could not be read or written.
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// Encoding a Parquet file failed.
     #[error("writing Parquet file {path}: {source}")]
-    Parquet {
-        path: PathBuf,
-        source: parquet::errors::ParquetError,
-    },
+    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
     /// Building a record batch failed (a bug: the schema and the builders disagree).
     #[error("building a record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     /// Another process holds the lake's writer lock.
-    #[error(
-        "the lake {lake} is locked by another kvaudit process ({holder}); wait for it to finish"
-    )]
+    #[error("the lake {lake} is locked by another kvaudit process ({holder}); wait for it to finish")]
     Locked { lake: PathBuf, holder: String },
     /// A state file exists but cannot be understood.
     #[error("state file {path} is not readable: {reason}")]
@@ -60,10 +52,7 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| LakeError::Io {
-            path: path.into(),
-            source,
-        })
+        self.map_err(|source| LakeError::Io { path: path.into(), source })
     }
 }
 

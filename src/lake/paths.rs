@@ -31,11 +31,7 @@ impl RunId {
     pub fn new() -> Self {
         let now = chrono::Utc::now();
         let salt: u16 = rand::random();
-        RunId(format!(
-            "{}-{}-{salt:04x}",
-            now.format("%Y%m%dT%H%M%S%.3fZ"),
-            std::process::id()
-        ))
+        RunId(format!("{}-{}-{salt:04x}", now.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -91,8 +87,7 @@ impl LakePaths {
     }
 
     pub fn commit_file(&self, run: &RunId, seq: u32) -> PathBuf {
-        self.commits_dir()
-            .join(format!("{}-{seq:05}.json", run.as_str()))
+        self.commits_dir().join(format!("{}-{seq:05}.json", run.as_str()))
     }
 }
 
@@ -116,20 +111,15 @@ impl StagedFile {
     pub fn event_file(run: &RunId, date: NaiveDate, n: u32) -> Self {
         let name = format!("part-{}-{n:05}.parquet", run.as_str());
         let committed = Path::new("events").join(partition_name(date)).join(&name);
-        let staged = Path::new("_state/staging")
-            .join(run.as_str())
-            .join(&committed);
+        let staged = Path::new("_state/staging").join(run.as_str()).join(&committed);
         StagedFile { staged, committed }
     }
 
     /// A quarantine file, or the side file holding the bytes of an oversized record.
     pub fn quarantine_file(run: &RunId, ingest_date: NaiveDate, name: &str) -> Self {
-        let committed = Path::new("quarantine")
-            .join(partition_name(ingest_date))
-            .join(format!("{}-{name}", run.as_str()));
-        let staged = Path::new("_state/staging")
-            .join(run.as_str())
-            .join(&committed);
+        let committed =
+            Path::new("quarantine").join(partition_name(ingest_date)).join(format!("{}-{name}", run.as_str()));
+        let staged = Path::new("_state/staging").join(run.as_str()).join(&committed);
         StagedFile { staged, committed }
     }
 }
@@ -142,13 +132,7 @@ mod tests {
     fn event_files_are_hive_partitioned_and_staged_under_the_run() {
         let run = RunId("r1".into());
         let f = StagedFile::event_file(&run, NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), 2);
-        assert_eq!(
-            f.committed,
-            Path::new("events/date=2026-03-07/part-r1-00002.parquet")
-        );
-        assert_eq!(
-            f.staged,
-            Path::new("_state/staging/r1/events/date=2026-03-07/part-r1-00002.parquet")
-        );
+        assert_eq!(f.committed, Path::new("events/date=2026-03-07/part-r1-00002.parquet"));
+        assert_eq!(f.staged, Path::new("_state/staging/r1/events/date=2026-03-07/part-r1-00002.parquet"));
     }
 }

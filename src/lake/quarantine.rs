@@ -42,10 +42,7 @@ impl QuarantineEntry {
         let (raw, raw_base64) = match &self.bytes {
             Some(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => (Some(text), None),
-                Err(_) => (
-                    None,
-                    Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-                ),
+                Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
             },
             None => (None, None),
         };

@@ -36,12 +36,7 @@ pub struct FileSizing {
 
 impl Default for FileSizing {
     fn default() -> Self {
-        FileSizing {
-            row_group_rows: 64 * 1024,
-            max_rows_per_file: 2_000_000,
-            max_open_files: 8,
-            zstd_level: 1,
-        }
+        FileSizing { row_group_rows: 64 * 1024, max_rows_per_file: 2_000_000, max_open_files: 8, zstd_level: 1 }
     }
 }
 
@@ -56,20 +51,13 @@ pub fn writer_properties(sizing: &FileSizing) -> WriterProperties {
         .set_statistics_enabled(EnabledStatistics::Page);
     // Columns that are unique per record gain nothing from a dictionary: turning it off
     // saves the writer from building one and falling back.
-    for column in [
-        "raw",
-        "correlation_id",
-        "request_uri",
-        "source_offset",
-        "time",
-        "object_version",
-        "result_description",
-    ] {
+    for column in
+        ["raw", "correlation_id", "request_uri", "source_offset", "time", "object_version", "result_description"]
+    {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
     // `raw` is read only for evidence; its statistics would be large and never prune.
-    builder =
-        builder.set_column_statistics_enabled(ColumnPath::from("raw"), EnabledStatistics::None);
+    builder = builder.set_column_statistics_enabled(ColumnPath::from("raw"), EnabledStatistics::None);
     builder.build()
 }
 
@@ -123,9 +111,7 @@ impl PartitionWriter {
             Some(i) => i,
             None => {
                 if self.open.len() >= self.sizing.max_open_files {
-                    let lru = (0..self.open.len())
-                        .min_by_key(|&i| self.open[i].last_used)
-                        .expect("open is not empty");
+                    let lru = (0..self.open.len()).min_by_key(|&i| self.open[i].last_used).expect("open is not empty");
                     self.close(lru)?;
                 }
                 self.open_file(date)?
@@ -134,12 +120,7 @@ impl PartitionWriter {
         let open = &mut self.open[index];
         open.last_used = self.clock;
         let path = &open.file.staged;
-        open.writer
-            .write(batch)
-            .map_err(|source| LakeError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
+        open.writer.write(batch).map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
         open.rows += batch.num_rows();
         if open.rows >= self.sizing.max_rows_per_file {
             self.close(index)?;
@@ -154,41 +135,18 @@ impl PartitionWriter {
         let dir = path.parent().expect("staged files live in a directory");
         std::fs::create_dir_all(dir).at(dir)?;
         let handle = File::create(&path).at(&path)?;
-        let writer = ArrowWriter::try_new(
-            handle,
-            Arc::clone(&events_file_schema()),
-            Some(self.properties.clone()),
-        )
-        .map_err(|source| LakeError::Parquet {
-            path: path.clone(),
-            source,
-        })?;
-        self.open.push(OpenFile {
-            date,
-            file,
-            writer,
-            rows: 0,
-            last_used: self.clock,
-        });
+        let writer = ArrowWriter::try_new(handle, Arc::clone(&events_file_schema()), Some(self.properties.clone()))
+            .map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
+        self.open.push(OpenFile { date, file, writer, rows: 0, last_used: self.clock });
         Ok(self.open.len() - 1)
     }
 
     fn close(&mut self, index: usize) -> Result<()> {
         let open = self.open.swap_remove(index);
         let path = self.lake.root().join(&open.file.staged);
-        let handle = open
-            .writer
-            .into_inner()
-            .map_err(|source| LakeError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
+        let handle = open.writer.into_inner().map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
         handle.sync_all().at(&path)?;
-        self.finished.push(WrittenFile {
-            file: open.file,
-            date: open.date,
-            rows: open.rows,
-        });
+        self.finished.push(WrittenFile { file: open.file, date: open.date, rows: open.rows });
         Ok(())
     }
 

@@ -43,8 +43,7 @@ fn timestamp_micros(value: &ScalarValue) -> Option<i64> {
 
 fn date_text(micros: i64) -> Option<String> {
     let days = micros.div_euclid(86_400_000_000);
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(days + 719_163).ok()?)
-        .map(|d| d.format("%Y-%m-%d").to_string())
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(days + 719_163).ok()?).map(|d| d.format("%Y-%m-%d").to_string())
 }
 
 fn is_time(expr: &Expr) -> bool {
@@ -91,10 +90,7 @@ impl TableProvider for EventsTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
     }
 
@@ -119,15 +115,9 @@ mod tests {
     fn time_comparisons_imply_date_bounds() {
         let t = ScalarValue::TimestampMicrosecond(Some(1_775_000_000_000_000), Some("UTC".into()));
         let f = col("time").gt_eq(lit(t.clone()));
-        assert_eq!(
-            implied_date_bound(&f),
-            Some(col("date").gt_eq(lit("2026-03-31")))
-        );
+        assert_eq!(implied_date_bound(&f), Some(col("date").gt_eq(lit("2026-03-31"))));
         let flipped = lit(t).gt(col("time"));
-        assert_eq!(
-            implied_date_bound(&flipped),
-            Some(col("date").lt_eq(lit("2026-03-31")))
-        );
+        assert_eq!(implied_date_bound(&flipped), Some(col("date").lt_eq(lit("2026-03-31"))));
         assert_eq!(implied_date_bound(&col("vault").eq(lit("x"))), None);
     }
 }

@@ -22,10 +22,7 @@ pub enum QueryError {
     Arrow(#[from] arrow::error::ArrowError),
     /// The lake directory could not be prepared for reading.
     #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: std::path::PathBuf, source: std::io::Error },
     /// `--file` or a query name did not resolve to SQL.
     #[error("no query named {0:?}; `kvaudit query --list` shows the named queries")]
     UnknownQuery(String),

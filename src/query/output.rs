@@ -23,26 +23,19 @@ pub fn write(
     schema: &arrow::datatypes::SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<(), QueryError> {
-    let io = |source| QueryError::Io {
-        path: "<stdout>".into(),
-        source,
-    };
+    let io = |source| QueryError::Io { path: "<stdout>".into(), source };
     match format {
         Format::Table => {
             let text = if batches.iter().all(|b| b.num_rows() == 0) {
                 // Print the header of an empty result, so the reader sees the columns.
-                arrow::util::pretty::pretty_format_batches(&[RecordBatch::new_empty(
-                    schema.clone(),
-                )])?
+                arrow::util::pretty::pretty_format_batches(&[RecordBatch::new_empty(schema.clone())])?
             } else {
                 arrow::util::pretty::pretty_format_batches(batches)?
             };
             writeln!(out, "{text}").map_err(io)?;
         }
         Format::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *out);
+            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
             if batches.is_empty() {
                 writer.write(&RecordBatch::new_empty(schema.clone()))?;
             }

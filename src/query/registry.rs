@@ -20,13 +20,8 @@ macro_rules! queries {
 }
 
 /// Every query in `queries/`, by name.
-pub const QUERIES: &[NamedQuery] = queries![
-    "events_per_vault",
-    "top_identities",
-    "events_per_day",
-    "denied_access",
-    "secret_readers",
-];
+pub const QUERIES: &[NamedQuery] =
+    queries!["events_per_vault", "top_identities", "events_per_day", "denied_access", "secret_readers",];
 
 /// The query of that name (`events_per_vault`, or `queries/events_per_vault.sql`).
 pub fn find(name_or_path: &str) -> Option<&'static NamedQuery> {

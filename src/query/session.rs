@@ -6,9 +6,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 
@@ -27,10 +25,7 @@ pub struct SessionOptions {
 
 impl SessionOptions {
     pub fn new(lake: LakePaths) -> Self {
-        SessionOptions {
-            lake,
-            target_partitions: None,
-        }
+        SessionOptions { lake, target_partitions: None }
     }
 }
 
@@ -63,18 +58,13 @@ impl QuerySession {
         config.options_mut().execution.collect_statistics = true;
         let ctx = SessionContext::new_with_config(config);
         let events = options.lake.events_dir();
-        std::fs::create_dir_all(&events).map_err(|source| QueryError::Io {
-            path: events.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&events).map_err(|source| QueryError::Io { path: events.clone(), source })?;
         let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
         let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
             .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
-        let table_config = ListingTableConfig::new(url)
-            .with_listing_options(listing)
-            .with_schema(events_read_schema());
+        let table_config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(events_read_schema());
         let table = ListingTable::try_new(table_config)?;
         ctx.register_table("events", Arc::new(EventsTable::new(Arc::new(table))))?;
         Ok(QuerySession { ctx })
@@ -85,10 +75,7 @@ impl QuerySession {
     }
 
     /// Runs one SQL statement and collects its result.
-    pub async fn sql(
-        &self,
-        sql: &str,
-    ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
+    pub async fn sql(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
         let frame = self.ctx.sql(sql).await?;
         let schema = Arc::new(frame.schema().as_arrow().clone());
         let batches = frame.collect().await?;

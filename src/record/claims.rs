@@ -19,11 +19,7 @@ use super::lenient::Lenient;
 pub struct Claims<'a> {
     #[serde(borrow, default)]
     pub oid: Lenient<'a>,
-    #[serde(
-        borrow,
-        default,
-        rename = "http://schemas.microsoft.com/identity/claims/objectidentifier"
-    )]
+    #[serde(borrow, default, rename = "http://schemas.microsoft.com/identity/claims/objectidentifier")]
     pub oid_uri: Lenient<'a>,
     #[serde(borrow, default)]
     pub appid: Lenient<'a>,
@@ -31,19 +27,11 @@ pub struct Claims<'a> {
     pub azp: Lenient<'a>,
     #[serde(borrow, default)]
     pub upn: Lenient<'a>,
-    #[serde(
-        borrow,
-        default,
-        rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
-    )]
+    #[serde(borrow, default, rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")]
     pub upn_uri: Lenient<'a>,
     #[serde(borrow, default)]
     pub unique_name: Lenient<'a>,
-    #[serde(
-        borrow,
-        default,
-        rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-    )]
+    #[serde(borrow, default, rename = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")]
     pub name_uri: Lenient<'a>,
     #[serde(borrow, default)]
     pub idtyp: Lenient<'a>,
@@ -73,12 +61,7 @@ pub struct Caller {
 }
 
 fn first(values: &[&Lenient<'_>]) -> Option<String> {
-    values
-        .iter()
-        .filter_map(|v| v.as_str())
-        .map(str::trim)
-        .find(|v| !v.is_empty())
-        .map(str::to_owned)
+    values.iter().filter_map(|v| v.as_str()).map(str::trim).find(|v| !v.is_empty()).map(str::to_owned)
 }
 
 impl Claims<'_> {
@@ -99,20 +82,12 @@ impl Claims<'_> {
             "managed_identity"
         } else if upn.is_some() || idtyp.as_deref() == Some("user") || self.scp.as_str().is_some() {
             "user"
-        } else if idtyp.as_deref() == Some("app")
-            || matches!(self.appidacr.as_str(), Some("1") | Some("2"))
-        {
+        } else if idtyp.as_deref() == Some("app") || matches!(self.appidacr.as_str(), Some("1") | Some("2")) {
             "service_principal"
         } else {
             "unknown"
         };
-        Caller {
-            oid,
-            appid,
-            upn,
-            identity_type,
-            managed_identity_resource: mirid,
-        }
+        Caller { oid, appid, upn, identity_type, managed_identity_resource: mirid }
     }
 }
 
@@ -126,13 +101,8 @@ mod tests {
 
     #[test]
     fn short_names_of_a_user() {
-        let c = caller(
-            r#"{"oid":"o1","appid":"a1","upn":"john@x","scp":"user_impersonation","xms_az_nwperimid":[]}"#,
-        );
-        assert_eq!(
-            (c.oid.as_deref(), c.appid.as_deref(), c.upn.as_deref()),
-            (Some("o1"), Some("a1"), Some("john@x"))
-        );
+        let c = caller(r#"{"oid":"o1","appid":"a1","upn":"john@x","scp":"user_impersonation","xms_az_nwperimid":[]}"#);
+        assert_eq!((c.oid.as_deref(), c.appid.as_deref(), c.upn.as_deref()), (Some("o1"), Some("a1"), Some("john@x")));
         assert_eq!(c.identity_type, "user");
     }
 
@@ -152,10 +122,7 @@ mod tests {
             caller(r#"{"oid":"o","appid":"a","appidacr":"1","idtyp":"app"}"#).identity_type,
             "service_principal"
         );
-        assert_eq!(
-            caller(r#"{"oid":"o","appid":"a","appidacr":"2"}"#).identity_type,
-            "service_principal"
-        );
+        assert_eq!(caller(r#"{"oid":"o","appid":"a","appidacr":"2"}"#).identity_type, "service_principal");
         let mi = caller(
             r#"{"oid":"o","appid":"a","idtyp":"app","xms_mirid":"/subscriptions/s/.../userAssignedIdentities/mi"}"#,
         );

@@ -26,11 +26,7 @@ pub enum Unit<'a> {
     Record { offset: u64, bytes: &'a [u8] },
     /// Bytes that cannot hold records (a document that is not valid JSON). They go to
     /// quarantine whole, with the reason.
-    Broken {
-        offset: u64,
-        bytes: &'a [u8],
-        reason: String,
-    },
+    Broken { offset: u64, bytes: &'a [u8], reason: String },
 }
 
 /// Why framing stopped before the end of the stretch.
@@ -86,10 +82,7 @@ pub fn frame<'a>(buf: &'a [u8], base: u64, mut emit: impl FnMut(Unit<'a>)) -> Fr
             pos += 1;
         }
         if pos == buf.len() {
-            return Framed {
-                consumed: pos,
-                rest: Rest::None,
-            };
+            return Framed { consumed: pos, rest: Rest::None };
         }
         let here = &buf[pos..];
         let offset = base + pos as u64;
@@ -97,10 +90,7 @@ pub fn frame<'a>(buf: &'a [u8], base: u64, mut emit: impl FnMut(Unit<'a>)) -> Fr
             match frame_document(here, offset, &mut emit) {
                 Some(len) => pos += len,
                 None => {
-                    return Framed {
-                        consumed: pos,
-                        rest: Rest::PartialDocument,
-                    };
+                    return Framed { consumed: pos, rest: Rest::PartialDocument };
                 }
             }
             continue;
@@ -109,10 +99,7 @@ pub fn frame<'a>(buf: &'a [u8], base: u64, mut emit: impl FnMut(Unit<'a>)) -> Fr
             Some(nl) => {
                 let line = trim_end(&here[..nl]);
                 if !line.is_empty() {
-                    emit(Unit::Record {
-                        offset,
-                        bytes: line,
-                    });
+                    emit(Unit::Record { offset, bytes: line });
                 }
                 pos += nl + 1;
             }
@@ -120,39 +107,23 @@ pub fn frame<'a>(buf: &'a [u8], base: u64, mut emit: impl FnMut(Unit<'a>)) -> Fr
                 // No newline yet: take the tail only if it is already a whole JSON value.
                 let tail = trim_end(here);
                 if serde_json::from_slice::<serde::de::IgnoredAny>(tail).is_ok() {
-                    emit(Unit::Record {
-                        offset,
-                        bytes: tail,
-                    });
-                    return Framed {
-                        consumed: buf.len(),
-                        rest: Rest::None,
-                    };
+                    emit(Unit::Record { offset, bytes: tail });
+                    return Framed { consumed: buf.len(), rest: Rest::None };
                 }
-                return Framed {
-                    consumed: pos,
-                    rest: Rest::PartialLine,
-                };
+                return Framed { consumed: pos, rest: Rest::PartialLine };
             }
         }
     }
 }
 
 fn trim_end(line: &[u8]) -> &[u8] {
-    let end = line
-        .iter()
-        .rposition(|b| !is_space(*b))
-        .map_or(0, |p| p + 1);
+    let end = line.iter().rposition(|b| !is_space(*b)).map_or(0, |p| p + 1);
     &line[..end]
 }
 
 /// Frames one document at the start of `doc`. Returns its length, or `None` when the
 /// document is not complete yet.
-fn frame_document<'a>(
-    doc: &'a [u8],
-    offset: u64,
-    emit: &mut impl FnMut(Unit<'a>),
-) -> Option<usize> {
+fn frame_document<'a>(doc: &'a [u8], offset: u64, emit: &mut impl FnMut(Unit<'a>)) -> Option<usize> {
     let mut stream = serde_json::Deserializer::from_slice(doc).into_iter::<&RawValue>();
     let value = match stream.next()? {
         Ok(value) => value,
@@ -160,11 +131,7 @@ fn frame_document<'a>(
         Err(e) => {
             // A broken document has no reliable end: everything to the end of the stretch
             // goes to quarantine as one unit rather than guessing at record boundaries.
-            emit(Unit::Broken {
-                offset,
-                bytes: doc,
-                reason: format!("broken JSON document: {e}"),
-            });
+            emit(Unit::Broken { offset, bytes: doc, reason: format!("broken JSON document: {e}") });
             return Some(doc.len());
         }
     };
@@ -180,18 +147,13 @@ fn frame_document<'a>(
             for item in items {
                 // RawValue borrows from `doc`, so its position in `doc` is its offset.
                 let start = item.get().as_ptr() as usize - doc.as_ptr() as usize;
-                emit(Unit::Record {
-                    offset: offset + start as u64,
-                    bytes: item.get().as_bytes(),
-                });
+                emit(Unit::Record { offset: offset + start as u64, bytes: item.get().as_bytes() });
             }
         }
         Err(e) => emit(Unit::Broken {
             offset,
             bytes: &doc[..len],
-            reason: format!(
-                "JSON document is neither a record array nor {{\"records\":[...]}}: {e}"
-            ),
+            reason: format!("JSON document is neither a record array nor {{\"records\":[...]}}: {e}"),
         }),
     }
     Some(len)
@@ -204,9 +166,7 @@ mod tests {
     fn units(buf: &[u8]) -> (Vec<(u64, String)>, Framed) {
         let mut out = Vec::new();
         let framed = frame(buf, 100, |u| match u {
-            Unit::Record { offset, bytes } => {
-                out.push((offset, String::from_utf8_lossy(bytes).into_owned()))
-            }
+            Unit::Record { offset, bytes } => out.push((offset, String::from_utf8_lossy(bytes).into_owned())),
             Unit::Broken { offset, reason, .. } => out.push((offset, format!("BROKEN {reason}"))),
         });
         (out, framed)
@@ -215,65 +175,32 @@ mod tests {
     #[test]
     fn lines_with_offsets_and_a_partial_tail() {
         let (u, f) = units(b"{\"a\":1}\r\n\n{\"b\":2}\n{\"c\":");
-        assert_eq!(
-            u,
-            vec![
-                (100, "{\"a\":1}".to_string()),
-                (110, "{\"b\":2}".to_string())
-            ]
-        );
-        assert_eq!(
-            f,
-            Framed {
-                consumed: 18,
-                rest: Rest::PartialLine
-            }
-        );
+        assert_eq!(u, vec![(100, "{\"a\":1}".to_string()), (110, "{\"b\":2}".to_string())]);
+        assert_eq!(f, Framed { consumed: 18, rest: Rest::PartialLine });
     }
 
     #[test]
     fn complete_tail_without_newline_is_taken() {
         let (u, f) = units(b"{\"a\":1}\n{\"b\":2}");
         assert_eq!(u.len(), 2);
-        assert_eq!(
-            f,
-            Framed {
-                consumed: 15,
-                rest: Rest::None
-            }
-        );
+        assert_eq!(f, Framed { consumed: 15, rest: Rest::None });
     }
 
     #[test]
     fn pretty_printed_wrapper_and_bare_array() {
         let doc = b"{\n \"records\": [\n  {\"a\":1},\n  {\"b\":2}\n ]\n}";
         let (u, f) = units(doc);
-        assert_eq!(
-            u,
-            vec![
-                (100 + 17, "{\"a\":1}".to_string()),
-                (100 + 28, "{\"b\":2}".to_string())
-            ]
-        );
+        assert_eq!(u, vec![(100 + 17, "{\"a\":1}".to_string()), (100 + 28, "{\"b\":2}".to_string())]);
         assert_eq!(f.rest, Rest::None);
         let (u, _) = units(b"[{\"a\":1}, {\"b\":2}]\n{\"c\":3}\n");
-        assert_eq!(
-            u.iter().map(|x| x.0).collect::<Vec<_>>(),
-            vec![101, 110, 119]
-        );
+        assert_eq!(u.iter().map(|x| x.0).collect::<Vec<_>>(), vec![101, 110, 119]);
     }
 
     #[test]
     fn incomplete_document_waits_and_broken_document_is_quarantined() {
         let (u, f) = units(b"{\"records\": [{\"a\":1},");
         assert!(u.is_empty());
-        assert_eq!(
-            f,
-            Framed {
-                consumed: 0,
-                rest: Rest::PartialDocument
-            }
-        );
+        assert_eq!(f, Framed { consumed: 0, rest: Rest::PartialDocument });
         let (u, f) = units(b"[{\"a\":1} {\"b\":2}]");
         assert!(u[0].1.starts_with("BROKEN"), "{u:?}");
         assert_eq!(f.rest, Rest::None);

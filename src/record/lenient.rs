@@ -28,10 +28,7 @@ impl<'a> Lenient<'a> {
         if let Ok(v) = text.parse::<i64>() {
             return Some(v);
         }
-        text.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .map(|v| v as i64)
+        text.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64)
     }
 
     /// The value as a boolean: `true`/`false` in either JSON or string form.
@@ -77,11 +74,7 @@ impl<'de> Visitor<'de> for LenientVisitor {
         Ok(Lenient(Some(Cow::Owned(v.to_string()))))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Lenient(Some(Cow::Borrowed(if v {
-            "true"
-        } else {
-            "false"
-        }))))
+        Ok(Lenient(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Lenient(None))

@@ -103,17 +103,14 @@ impl<'de> Deserialize<'de> for IdentityField {
                 f.write_str("an identity object or a JSON string holding one")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                let identity =
-                    IdentityObject::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let identity = IdentityObject::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(IdentityField(identity.claim.map(|c| c.caller())))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 // A string that does not hold an identity object is not fatal: the record
                 // still says what was done to which vault; the caller is just unknown.
                 Ok(IdentityField(
-                    serde_json::from_str::<IdentityObject>(v)
-                        .ok()
-                        .and_then(|i| i.claim.map(|c| c.caller())),
+                    serde_json::from_str::<IdentityObject>(v).ok().and_then(|i| i.claim.map(|c| c.caller())),
                 ))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -185,24 +182,13 @@ fn owned(v: &Lenient<'_>) -> Option<String> {
 pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
     let record: SourceRecord<'_> = serde_json::from_slice(raw)?;
     let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
-    let time_us = time::parse_micros(time_text)
-        .ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
-    let operation = record
-        .operation_name
-        .as_str()
-        .filter(|o| !o.is_empty())
-        .ok_or(RecordError::MissingOperation)?
-        .to_owned();
+    let time_us =
+        time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
+    let operation =
+        record.operation_name.as_str().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?.to_owned();
     let properties = record.properties.unwrap_or_default();
-    let object = properties
-        .id
-        .as_str()
-        .map(resource::parse_object_id)
-        .unwrap_or_default();
-    let resource = record
-        .resource_id
-        .as_str()
-        .and_then(resource::parse_resource_id);
+    let object = properties.id.as_str().map(resource::parse_object_id).unwrap_or_default();
+    let resource = record.resource_id.as_str().and_then(resource::parse_resource_id);
     let (vault, subscription_id, resource_group, resource_type) = match resource {
         Some(r) => (r.name, r.subscription_id, r.resource_group, r.resource_type),
         None => match object.vault.clone() {
@@ -210,13 +196,7 @@ pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
             Some(v) => (v, None, None, "vault"),
             None => {
                 return Err(RecordError::MissingVault(
-                    record
-                        .resource_id
-                        .as_str()
-                        .unwrap_or("")
-                        .chars()
-                        .take(200)
-                        .collect(),
+                    record.resource_id.as_str().unwrap_or("").chars().take(200).collect(),
                 ));
             }
         },
@@ -232,10 +212,7 @@ pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
         object_type: object.object_type,
         object_name: object.name.map(str::to_owned),
         object_version: object.version.map(str::to_owned),
-        http_status: properties
-            .http_status_code
-            .as_i64()
-            .and_then(|v| i32::try_from(v).ok()),
+        http_status: properties.http_status_code.as_i64().and_then(|v| i32::try_from(v).ok()),
         result_signature: owned(&record.result_signature),
         result_type: owned(&record.result_type),
         result_description: owned(&record.result_description),
@@ -259,12 +236,7 @@ mod tests {
     #[test]
     fn durations_as_strings_or_numbers() {
         let base = r#"{"time":"2024-04-03T14:03:10Z","operationName":"SecretGet","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/V","durationMs":DUR}"#;
-        for (dur, want) in [
-            ("\"575\"", Some(575)),
-            ("575", Some(575)),
-            ("null", None),
-            ("{}", None),
-        ] {
+        for (dur, want) in [("\"575\"", Some(575)), ("575", Some(575)), ("null", None), ("{}", None)] {
             let text = base.replace("DUR", dur);
             assert_eq!(decode(text.as_bytes()).unwrap().duration_ms, want, "{dur}");
         }
@@ -281,25 +253,13 @@ mod tests {
 
     #[test]
     fn missing_fields_are_named() {
-        assert!(matches!(
-            decode(br#"{"operationName":"X"}"#),
-            Err(RecordError::MissingTime)
-        ));
-        assert!(matches!(
-            decode(br#"{"time":"2024-01-01T00:00:00Z"}"#),
-            Err(RecordError::MissingOperation)
-        ));
+        assert!(matches!(decode(br#"{"operationName":"X"}"#), Err(RecordError::MissingTime)));
+        assert!(matches!(decode(br#"{"time":"2024-01-01T00:00:00Z"}"#), Err(RecordError::MissingOperation)));
         assert!(matches!(
             decode(br#"{"time":"2024-01-01T00:00:00Z","operationName":"X"}"#),
             Err(RecordError::MissingVault(_))
         ));
-        assert!(matches!(
-            decode(b"\xff\xfe{}"),
-            Err(RecordError::InvalidJson(_))
-        ));
-        assert!(matches!(
-            decode(br#"[1,2]"#),
-            Err(RecordError::InvalidJson(_))
-        ));
+        assert!(matches!(decode(b"\xff\xfe{}"), Err(RecordError::InvalidJson(_))));
+        assert!(matches!(decode(br#"[1,2]"#), Err(RecordError::InvalidJson(_))));
     }
 }

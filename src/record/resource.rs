@@ -46,12 +46,7 @@ pub fn parse_resource_id(resource_id: &str) -> Option<ResourceRef> {
         }
     }
     let (resource_type, name) = found?;
-    Some(ResourceRef {
-        subscription_id,
-        resource_group,
-        resource_type,
-        name,
-    })
+    Some(ResourceRef { subscription_id, resource_group, resource_type, name })
 }
 
 /// What `properties.id` says about the object a record touched.
@@ -67,32 +62,17 @@ pub struct ObjectRef<'a> {
 
 /// Path segments after an object name that are actions, not versions
 /// (`/certificates/NAME/pending`, `/keys/NAME/create`).
-const NOT_A_VERSION: &[&str] = &[
-    "pending",
-    "create",
-    "import",
-    "backup",
-    "restore",
-    "recover",
-    "rotate",
-    "rotationpolicy",
-    "versions",
-];
+const NOT_A_VERSION: &[&str] =
+    &["pending", "create", "import", "backup", "restore", "recover", "rotate", "rotationpolicy", "versions"];
 
 /// Parses `https://VAULT.vault.azure.net/{secrets|keys|certificates|deleted*}/NAME[/VERSION]`.
 /// Any other URL yields only the vault, when the host has one.
 pub fn parse_object_id(id: &str) -> ObjectRef<'_> {
-    let rest = id
-        .strip_prefix("https://")
-        .or_else(|| id.strip_prefix("http://"))
-        .unwrap_or(id);
+    let rest = id.strip_prefix("https://").or_else(|| id.strip_prefix("http://")).unwrap_or(id);
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let vault = host
-        .split('.')
-        .next()
-        .filter(|label| !label.is_empty() && host.contains('.'))
-        .map(str::to_ascii_lowercase);
+    let vault =
+        host.split('.').next().filter(|label| !label.is_empty() && host.contains('.')).map(str::to_ascii_lowercase);
     let mut segments = path.split('/').filter(|s| !s.is_empty());
     let collection = segments.next().unwrap_or("");
     let object_type = match collection.to_ascii_lowercase().as_str() {
@@ -103,19 +83,12 @@ pub fn parse_object_id(id: &str) -> ObjectRef<'_> {
     };
     let (name, version) = if object_type.is_some() {
         let name = segments.next();
-        let version = segments
-            .next()
-            .filter(|v| !NOT_A_VERSION.iter().any(|n| v.eq_ignore_ascii_case(n)));
+        let version = segments.next().filter(|v| !NOT_A_VERSION.iter().any(|n| v.eq_ignore_ascii_case(n)));
         (name, version)
     } else {
         (None, None)
     };
-    ObjectRef {
-        vault,
-        object_type,
-        name,
-        version,
-    }
+    ObjectRef { vault, object_type, name, version }
 }
 
 #[cfg(test)]
@@ -130,18 +103,13 @@ mod tests {
         .unwrap();
         assert_eq!(r.subscription_id.as_deref(), Some("a921d5d4-bdb7"));
         assert_eq!(r.resource_group.as_deref(), Some("securaallrg"));
-        assert_eq!(
-            (r.resource_type, r.name.as_str()),
-            ("vault", "securaallkeyvault")
-        );
+        assert_eq!((r.resource_type, r.name.as_str()), ("vault", "securaallkeyvault"));
     }
 
     #[test]
     fn managed_hsm_resource_id_is_recognised() {
-        let r = parse_resource_id(
-            "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/managedHSMs/Hsm1",
-        )
-        .unwrap();
+        let r = parse_resource_id("/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/managedHSMs/Hsm1")
+            .unwrap();
         assert_eq!((r.resource_type, r.name.as_str()), ("managed_hsm", "hsm1"));
         assert!(parse_resource_id("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G").is_none());
     }
@@ -159,17 +127,10 @@ mod tests {
 
     #[test]
     fn deleted_collections_and_vault_urls() {
-        let o =
-            parse_object_id("https://testpermissionvault.vault.azure.net/deletedkeys/MyFirstKey");
-        assert_eq!(
-            (o.object_type, o.name, o.version),
-            (Some("key"), Some("MyFirstKey"), None)
-        );
+        let o = parse_object_id("https://testpermissionvault.vault.azure.net/deletedkeys/MyFirstKey");
+        assert_eq!((o.object_type, o.name, o.version), (Some("key"), Some("MyFirstKey"), None));
         let v = parse_object_id("https://contosokeyvault.vault.azure.net/");
-        assert_eq!(
-            (v.vault.as_deref(), v.object_type, v.name),
-            (Some("contosokeyvault"), None, None)
-        );
+        assert_eq!((v.vault.as_deref(), v.object_type, v.name), (Some("contosokeyvault"), None, None));
         let p = parse_object_id("https://v.vault.azure.net/certificates/c/pending");
         assert_eq!((p.name, p.version), (Some("c"), None));
     }

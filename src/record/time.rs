@@ -8,11 +8,8 @@
 
 /// Parses an RFC 3339 timestamp into microseconds since the epoch, UTC.
 pub fn parse_micros(text: &str) -> Option<i64> {
-    parse_fast(text.as_bytes()).or_else(|| {
-        chrono::DateTime::parse_from_rfc3339(text.trim())
-            .ok()
-            .map(|t| t.timestamp_micros())
-    })
+    parse_fast(text.as_bytes())
+        .or_else(|| chrono::DateTime::parse_from_rfc3339(text.trim()).ok().map(|t| t.timestamp_micros()))
 }
 
 fn digits(bytes: &[u8]) -> Option<i64> {
@@ -35,17 +32,8 @@ fn parse_fast(b: &[u8]) -> Option<i64> {
         return None;
     }
     let (year, month, day) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-    let (hour, minute, second) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    let (hour, minute, second) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let mut micros = 0i64;
@@ -73,18 +61,13 @@ mod tests {
     #[test]
     fn seven_fraction_digits_truncate_to_micros() {
         let fast = parse_micros("2024-04-03T14:03:10.7886260Z").unwrap();
-        let slow = chrono::DateTime::parse_from_rfc3339("2024-04-03T14:03:10.788626Z")
-            .unwrap()
-            .timestamp_micros();
+        let slow = chrono::DateTime::parse_from_rfc3339("2024-04-03T14:03:10.788626Z").unwrap().timestamp_micros();
         assert_eq!(fast, slow);
     }
 
     #[test]
     fn offsets_and_no_fraction_are_accepted() {
-        assert_eq!(
-            parse_micros("2024-04-03T16:03:10+02:00"),
-            parse_micros("2024-04-03T14:03:10Z")
-        );
+        assert_eq!(parse_micros("2024-04-03T16:03:10+02:00"), parse_micros("2024-04-03T14:03:10Z"));
         assert_eq!(parse_micros("2016-01-05T01:32:01Z").unwrap() % 1_000_000, 0);
     }
 

@@ -14,8 +14,5 @@ pub enum SourceError {
     NotFound(PathBuf),
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }

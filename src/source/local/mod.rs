@@ -29,43 +29,31 @@ const LOG_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson"];
 pub fn discover(from: &Path) -> Result<Vec<LocalFile>, SourceError> {
     let meta = std::fs::metadata(from).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound(from.to_path_buf()),
-        _ => SourceError::Io {
-            path: from.to_path_buf(),
-            source,
-        },
+        _ => SourceError::Io { path: from.to_path_buf(), source },
     })?;
     let mut files = Vec::new();
     if meta.is_file() {
         files.push(local_file(from)?);
     } else {
         walk(from, &mut files)?;
+        // Archive blobs are filed per vault, then per hour. Reading them hour by hour across
+        // vaults keeps each run's writes on few date partitions at a time, so the lake gets
+        // one file per date rather than one per vault and date.
+        files.sort_by_cached_key(|f| (archive_hour(&f.key), f.key.clone()));
     }
     Ok(files)
 }
 
 fn local_file(path: &Path) -> Result<LocalFile, SourceError> {
-    let io = |source| SourceError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| SourceError::Io { path: path.to_path_buf(), source };
     let canonical = std::fs::canonicalize(path).map_err(io)?;
     let length = std::fs::metadata(&canonical).map_err(io)?.len();
-    Ok(LocalFile {
-        path: canonical.clone(),
-        key: canonical.to_string_lossy().into_owned(),
-        length,
-    })
+    Ok(LocalFile { path: canonical.clone(), key: canonical.to_string_lossy().into_owned(), length })
 }
 
 fn walk(dir: &Path, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
-    let io = |source| SourceError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
+    let io = |source| SourceError::Io { path: dir.to_path_buf(), source };
+    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name();
@@ -76,15 +64,24 @@ fn walk(dir: &Path, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
         let kind = entry.file_type().map_err(io)?;
         if kind.is_dir() {
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| LOG_EXTENSIONS.contains(&e))
-        {
+        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| LOG_EXTENSIONS.contains(&e)) {
             out.push(local_file(&path)?);
         }
     }
     Ok(())
+}
+
+/// The `y=YYYY/m=MM/d=DD/h=HH` part of an archive path, as `YYYYMMDDHH`; files outside
+/// the archive layout sort first, in path order.
+fn archive_hour(path: &str) -> String {
+    let mut hour = String::new();
+    for part in ["/y=", "/m=", "/d=", "/h="] {
+        match path.find(part) {
+            Some(i) => hour.extend(path[i + part.len()..].chars().take_while(char::is_ascii_digit)),
+            None => return String::new(),
+        }
+    }
+    hour
 }
 
 /// How many leading bytes a fingerprint covers at most.
@@ -97,27 +94,17 @@ pub fn fingerprint(path: &Path, upto: u64) -> Result<String, SourceError> {
     let mut buf = Vec::with_capacity(n as usize);
     std::fs::File::open(path)
         .and_then(|f| f.take(n).read_to_end(&mut buf))
-        .map_err(|source| SourceError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
     Ok(format!("fnv64:{}:{:016x}", buf.len(), fnv1a(&buf)))
 }
 
 /// The length a stored fingerprint covers.
 pub fn fingerprint_len(fingerprint: &str) -> Option<u64> {
-    fingerprint
-        .strip_prefix("fnv64:")?
-        .split(':')
-        .next()?
-        .parse()
-        .ok()
+    fingerprint.strip_prefix("fnv64:")?.split(':').next()?.parse().ok()
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -134,15 +121,18 @@ mod tests {
         std::fs::write(dir.path().join("README.md"), b"# no").unwrap();
         std::fs::write(dir.path().join(".hidden.json"), b"{}").unwrap();
         let found = discover(dir.path()).unwrap();
-        let names: Vec<_> = found
-            .iter()
-            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<_> = found.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, vec!["b.jsonl", "PT1H.json"]);
-        assert!(matches!(
-            discover(&dir.path().join("missing")),
-            Err(SourceError::NotFound(_))
-        ));
+        assert!(matches!(discover(&dir.path().join("missing")), Err(SourceError::NotFound(_))));
+    }
+
+    #[test]
+    fn archive_blobs_sort_by_hour_across_vaults() {
+        let a = "/x/VAULTS/A/y=2026/m=10/d=02/h=00/m=00/PT1H.json";
+        let b = "/x/VAULTS/B/y=2026/m=10/d=01/h=23/m=00/PT1H.json";
+        assert_eq!(archive_hour(a), "2026100200");
+        assert!(archive_hour(b) < archive_hour(a));
+        assert_eq!(archive_hour("/x/plain.jsonl"), "");
     }
 
     #[test]
