@@ -49,6 +49,9 @@ pub enum Command {
         /// Decoding threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Input bytes between commits: a crash redoes at most this much work.
+        #[arg(long, default_value_t = 1 << 30)]
+        commit_bytes: u64,
     },
     /// Run SQL over the lake (`events` table), or a named query from queries/.
     Query {

@@ -27,6 +27,7 @@ pub struct IngestConfig {
     pub json: bool,
     pub progress: bool,
     pub workers: Option<usize>,
+    pub commit_bytes: u64,
 }
 
 pub enum QuerySource {
@@ -64,15 +65,19 @@ impl Config {
             bail!("--lake must name a directory");
         }
         let command = match args.command {
-            Command::Ingest { from, format, no_progress, workers } => {
+            Command::Ingest { from, format, no_progress, workers, commit_bytes } => {
                 if workers == Some(0) {
                     bail!("--workers must be at least 1");
+                }
+                if commit_bytes == 0 {
+                    bail!("--commit-bytes must be at least 1");
                 }
                 CommandConfig::Ingest(IngestConfig {
                     from,
                     json: format == SummaryFormat::Json,
                     progress: !no_progress && format == SummaryFormat::Table,
                     workers,
+                    commit_bytes,
                 })
             }
             Command::Query { sql, file, list, format } => {

@@ -28,7 +28,13 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     );
     println!("2. Ingesting them into the lake {} ...", lake.root().display());
     // The archive container only: the truth file and inventory beside it are not logs.
-    let ingest = IngestConfig { from: config.logs.join("insights-logs-auditevent"), json: false, progress: true, workers: None };
+    let ingest = IngestConfig {
+        from: config.logs.join("insights-logs-auditevent"),
+        json: false,
+        progress: true,
+        workers: None,
+        commit_bytes: 1 << 30,
+    };
     let summary = super::ingest::run_quietly(lake, &ingest)?;
     println!("   {summary}");
     println!("3. What the lake holds:");

@@ -20,6 +20,7 @@ pub fn run(lake: &LakePaths, config: IngestConfig) -> Result<()> {
 pub fn run_quietly(lake: &LakePaths, config: &IngestConfig) -> Result<IngestSummary> {
     let mut options = IngestOptions::new(lake.clone(), config.from.clone());
     options.progress = config.progress;
+    options.commit_bytes = config.commit_bytes;
     if let Some(n) = config.workers {
         options.workers = n;
     }

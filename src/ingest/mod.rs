@@ -157,7 +157,7 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
             "Recovered the lake from an interrupted run."
         );
     }
-    let files = local::discover(&options.from)?;
+    let files = local::discover(&options.from, lake.root())?;
     let checkpoints = Checkpoints::load(lake)?;
     let mut summary = IngestSummary {
         files: files.len() as u64,

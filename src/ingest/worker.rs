@@ -71,7 +71,7 @@ pub fn decode_block(block: &Block, max_record_bytes: usize) -> Result<DecodedBlo
         bytes: Some(bytes.to_vec()),
         raw_file: None,
     };
-    let framed = frame(&block.bytes, block.base, |unit| match unit {
+    let framed = frame(&block.bytes, block.base, block.last, |unit| match unit {
         Unit::Record { offset, bytes } if bytes.len() > max_record_bytes => quarantined.push(quarantine(
             offset,
             bytes,

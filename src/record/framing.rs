@@ -75,7 +75,10 @@ pub fn starts_document(buf: &[u8]) -> bool {
 
 /// Splits `buf` (source bytes starting at absolute offset `base`) into units, calling
 /// `emit` for each in order.
-pub fn frame<'a>(buf: &'a [u8], base: u64, mut emit: impl FnMut(Unit<'a>)) -> Framed {
+///
+/// `last` says whether the stretch ends at the current end of the source: only then may a
+/// document that is not finished yet be waiting for more bytes; elsewhere it is broken.
+pub fn frame<'a>(buf: &'a [u8], base: u64, last: bool, mut emit: impl FnMut(Unit<'a>)) -> Framed {
     let mut pos = 0usize;
     loop {
         while pos < buf.len() && is_space(buf[pos]) {
@@ -87,7 +90,7 @@ pub fn frame<'a>(buf: &'a [u8], base: u64, mut emit: impl FnMut(Unit<'a>)) -> Fr
         let here = &buf[pos..];
         let offset = base + pos as u64;
         if here[0] == b'[' || (here[0] == b'{' && opens_wrapper(here)) {
-            match frame_document(here, offset, &mut emit) {
+            match frame_document(here, offset, last, &mut emit) {
                 Some(len) => pos += len,
                 None => {
                     return Framed { consumed: pos, rest: Rest::PartialDocument };
@@ -123,16 +126,18 @@ fn trim_end(line: &[u8]) -> &[u8] {
 
 /// Frames one document at the start of `doc`. Returns its length, or `None` when the
 /// document is not complete yet.
-fn frame_document<'a>(doc: &'a [u8], offset: u64, emit: &mut impl FnMut(Unit<'a>)) -> Option<usize> {
+fn frame_document<'a>(doc: &'a [u8], offset: u64, last: bool, emit: &mut impl FnMut(Unit<'a>)) -> Option<usize> {
     let mut stream = serde_json::Deserializer::from_slice(doc).into_iter::<&RawValue>();
     let value = match stream.next()? {
         Ok(value) => value,
-        Err(e) if e.is_eof() => return None,
+        Err(e) if e.is_eof() && last => return None,
         Err(e) => {
-            // A broken document has no reliable end: everything to the end of the stretch
-            // goes to quarantine as one unit rather than guessing at record boundaries.
-            emit(Unit::Broken { offset, bytes: doc, reason: format!("broken JSON document: {e}") });
-            return Some(doc.len());
+            // A broken document has no reliable end. Its first line goes to quarantine and
+            // framing goes on line by line: a pretty-printed document's other lines follow
+            // it there, and records after it are not lost in its wake.
+            let line = memchr::memchr(b'\n', doc).map_or(doc.len(), |nl| nl + 1);
+            emit(Unit::Broken { offset, bytes: trim_end(&doc[..line]), reason: format!("broken JSON document: {e}") });
+            return Some(line);
         }
     };
     let len = stream.byte_offset();
@@ -165,7 +170,7 @@ mod tests {
 
     fn units(buf: &[u8]) -> (Vec<(u64, String)>, Framed) {
         let mut out = Vec::new();
-        let framed = frame(buf, 100, |u| match u {
+        let framed = frame(buf, 100, true, |u| match u {
             Unit::Record { offset, bytes } => out.push((offset, String::from_utf8_lossy(bytes).into_owned())),
             Unit::Broken { offset, reason, .. } => out.push((offset, format!("BROKEN {reason}"))),
         });
@@ -190,7 +195,7 @@ mod tests {
     fn pretty_printed_wrapper_and_bare_array() {
         let doc = b"{\n \"records\": [\n  {\"a\":1},\n  {\"b\":2}\n ]\n}";
         let (u, f) = units(doc);
-        assert_eq!(u, vec![(100 + 17, "{\"a\":1}".to_string()), (100 + 28, "{\"b\":2}".to_string())]);
+        assert_eq!(u, vec![(100 + 18, "{\"a\":1}".to_string()), (100 + 29, "{\"b\":2}".to_string())]);
         assert_eq!(f.rest, Rest::None);
         let (u, _) = units(b"[{\"a\":1}, {\"b\":2}]\n{\"c\":3}\n");
         assert_eq!(u.iter().map(|x| x.0).collect::<Vec<_>>(), vec![101, 110, 119]);
@@ -201,8 +206,9 @@ mod tests {
         let (u, f) = units(b"{\"records\": [{\"a\":1},");
         assert!(u.is_empty());
         assert_eq!(f, Framed { consumed: 0, rest: Rest::PartialDocument });
-        let (u, f) = units(b"[{\"a\":1} {\"b\":2}]");
+        let (u, f) = units(b"[{\"a\":1} {\"b\":2}]\n{\"c\":3}\n");
         assert!(u[0].1.starts_with("BROKEN"), "{u:?}");
+        assert_eq!(u[1], (118, "{\"c\":3}".to_string()));
         assert_eq!(f.rest, Rest::None);
     }
 }

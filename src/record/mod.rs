@@ -30,6 +30,9 @@ pub enum RecordError {
     /// The bytes are not valid JSON (or not valid UTF-8, which JSON requires).
     #[error("not valid JSON: {0}")]
     InvalidJson(#[from] serde_json::Error),
+    /// The bytes are JSON, but not an object (a number, a string, an array).
+    #[error("not a JSON object")]
+    NotAnObject,
     /// The record has no `time`.
     #[error("record has no `time`")]
     MissingTime,
@@ -180,6 +183,11 @@ fn owned(v: &Lenient<'_>) -> Option<String> {
 
 /// Decodes one record (the bytes of one JSON object) into an event.
 pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
+    // serde would read a struct from an array too; a record is an object.
+    if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(raw)?;
+        return Err(RecordError::NotAnObject);
+    }
     let record: SourceRecord<'_> = serde_json::from_slice(raw)?;
     let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
     let time_us =
@@ -260,6 +268,7 @@ mod tests {
             Err(RecordError::MissingVault(_))
         ));
         assert!(matches!(decode(b"\xff\xfe{}"), Err(RecordError::InvalidJson(_))));
-        assert!(matches!(decode(br#"[1,2]"#), Err(RecordError::InvalidJson(_))));
+        assert!(matches!(decode(br#"[1,2]"#), Err(RecordError::NotAnObject)));
+        assert!(matches!(decode(b"[1,"), Err(RecordError::InvalidJson(_))));
     }
 }

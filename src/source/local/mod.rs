@@ -25,8 +25,10 @@ pub struct LocalFile {
 
 const LOG_EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson"];
 
-/// Lists the log files under `from` (or `from` itself when it is a file).
-pub fn discover(from: &Path) -> Result<Vec<LocalFile>, SourceError> {
+/// Lists the log files under `from` (or `from` itself when it is a file), never descending
+/// into `skip` (the lake itself, when it lies inside the log folder).
+pub fn discover(from: &Path, skip: &Path) -> Result<Vec<LocalFile>, SourceError> {
+    let skip = std::fs::canonicalize(skip).ok();
     let meta = std::fs::metadata(from).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => SourceError::NotFound(from.to_path_buf()),
         _ => SourceError::Io { path: from.to_path_buf(), source },
@@ -35,7 +37,7 @@ pub fn discover(from: &Path) -> Result<Vec<LocalFile>, SourceError> {
     if meta.is_file() {
         files.push(local_file(from)?);
     } else {
-        walk(from, &mut files)?;
+        walk(from, skip.as_deref(), &mut files)?;
         // Archive blobs are filed per vault, then per hour. Reading them hour by hour across
         // vaults keeps each run's writes on few date partitions at a time, so the lake gets
         // one file per date rather than one per vault and date.
@@ -51,7 +53,7 @@ fn local_file(path: &Path) -> Result<LocalFile, SourceError> {
     Ok(LocalFile { path: canonical.clone(), key: canonical.to_string_lossy().into_owned(), length })
 }
 
-fn walk(dir: &Path, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
+fn walk(dir: &Path, skip: Option<&Path>, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
     let io = |source| SourceError::Io { path: dir.to_path_buf(), source };
     let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
     entries.sort_by_key(|e| e.file_name());
@@ -63,7 +65,10 @@ fn walk(dir: &Path, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
         let path = entry.path();
         let kind = entry.file_type().map_err(io)?;
         if kind.is_dir() {
-            walk(&path, out)?;
+            if skip.is_some_and(|s| std::fs::canonicalize(&path).is_ok_and(|p| p == s)) {
+                continue;
+            }
+            walk(&path, skip, out)?;
         } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| LOG_EXTENSIONS.contains(&e)) {
             out.push(local_file(&path)?);
         }
@@ -120,10 +125,12 @@ mod tests {
         std::fs::write(dir.path().join("b.jsonl"), b"").unwrap();
         std::fs::write(dir.path().join("README.md"), b"# no").unwrap();
         std::fs::write(dir.path().join(".hidden.json"), b"{}").unwrap();
-        let found = discover(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("lake/quarantine")).unwrap();
+        std::fs::write(dir.path().join("lake/quarantine/q.jsonl"), b"{}").unwrap();
+        let found = discover(dir.path(), &dir.path().join("lake")).unwrap();
         let names: Vec<_> = found.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, vec!["b.jsonl", "PT1H.json"]);
-        assert!(matches!(discover(&dir.path().join("missing")), Err(SourceError::NotFound(_))));
+        assert!(matches!(discover(&dir.path().join("missing"), dir.path()), Err(SourceError::NotFound(_))));
     }
 
     #[test]

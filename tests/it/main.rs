@@ -1,0 +1,10 @@
+//! kvaudit's integration tests, in one binary so they link once. Each module starts the
+//! real `kvaudit` binary or reads a real lake; none of them fakes a part.
+
+mod bad_input;
+mod cli;
+mod common;
+mod crash;
+mod fixtures;
+mod growth;
+mod queries;
