@@ -84,7 +84,7 @@ fn date_key(time_us: i64) -> i64 {
 fn to_batches(block: &[u8]) -> Vec<RecordBatch> {
     let mut builders: BTreeMap<i64, EventBatchBuilder> = BTreeMap::new();
     let mut errors = 0usize;
-    frame(block, 0, |unit| match unit {
+    frame(block, 0, true, |unit| match unit {
         Unit::Record { offset, bytes } => match record::decode(bytes) {
             Ok(event) => builders.entry(date_key(event.time_us)).or_default().append(&event, SOURCE, offset),
             Err(_) => errors += 1,

@@ -20,15 +20,15 @@ mod sink;
 mod worker;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::lake::checkpoint::Checkpoints;
 use crate::lake::lock::LakeLock;
-use crate::lake::writer::FileSizing;
+use crate::lake::writer::{FileSizing, PartitionWriter};
 use crate::lake::{LakeError, LakePaths, RunId, commit};
 use crate::source::{SourceError, local};
 
@@ -232,21 +232,24 @@ fn run_pipeline(
     progress: &Progress,
 ) -> Result<Outcome, IngestError> {
     let workers = options.workers.max(1);
-    let (block_tx, block_rx) = sync_channel::<reader::Block>(workers * 2);
-    let block_rx = Arc::new(Mutex::new(block_rx));
-    let (sink_tx, sink_rx) = sync_channel::<sink::Message>(workers * 2);
+    let (sink_tx, sink_rx) = sync_channel::<sink::Message>(workers * 4);
     let (ack_tx, ack_rx) = sync_channel::<()>(1);
     std::thread::scope(|scope| {
         let mut worker_handles = Vec::new();
-        for _ in 0..workers {
-            let rx = Arc::clone(&block_rx);
+        let mut queues = Vec::new();
+        for lane in 0..workers {
+            // Two blocks queued per worker: enough to never starve it, and the bound on
+            // input held in memory.
+            let (work_tx, work_rx) = sync_channel::<worker::Work>(2);
+            queues.push(work_tx);
             let tx = sink_tx.clone();
             let limit = options.max_record_bytes;
-            worker_handles.push(scope.spawn(move || worker::run(&rx, &tx, limit)));
+            let writer = PartitionWriter::new(options.lake.clone(), run.clone(), lane as u32, options.sizing);
+            worker_handles.push(scope.spawn(move || worker::run(work_rx, &tx, limit, writer)));
         }
-        let sink = sink::Sink::new(options.lake.clone(), run.clone(), options.sizing, progress.clone());
+        let sink = sink::Sink::new(options.lake.clone(), run.clone(), progress.clone());
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
-        let mut reader = reader::Reader::new(options, run, block_tx, sink_tx, ack_rx, progress.clone());
+        let mut reader = reader::Reader::new(options, run, queues, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
         let bytes = reader.bytes_read();
         drop(reader); // closes the block and sink channels, so workers and the sink end

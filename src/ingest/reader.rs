@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::sink::Message;
+use super::worker::Work;
 use super::{IngestError, IngestOptions, Progress, ReadTask};
 use crate::lake::quarantine::QuarantineEntry;
 use crate::lake::{LakeError, LakePaths, RunId, StagedFile};
@@ -38,11 +39,13 @@ pub struct Block {
 pub struct Reader<'a> {
     options: &'a IngestOptions,
     run: &'a RunId,
-    blocks: Option<SyncSender<Block>>,
+    /// One queue per worker, fed in turn.
+    workers: Vec<SyncSender<Work>>,
     sink: Option<SyncSender<Message>>,
     acks: Receiver<()>,
     progress: Progress,
     next_id: u64,
+    flushes: u64,
     bytes_read: u64,
     since_commit: u64,
     oversized: u32,
@@ -56,7 +59,7 @@ impl<'a> Reader<'a> {
     pub fn new(
         options: &'a IngestOptions,
         run: &'a RunId,
-        blocks: SyncSender<Block>,
+        workers: Vec<SyncSender<Work>>,
         sink: SyncSender<Message>,
         acks: Receiver<()>,
         progress: Progress,
@@ -64,8 +67,9 @@ impl<'a> Reader<'a> {
         Reader {
             options,
             run,
-            blocks: Some(blocks),
+            workers,
             sink: Some(sink),
+            flushes: 0,
             acks,
             progress,
             next_id: 0,
@@ -89,11 +93,10 @@ impl<'a> Reader<'a> {
 
     fn send_block(&mut self, block: Block) -> Result<(), IngestError> {
         let n = block.bytes.len() as u64;
-        self.blocks
-            .as_ref()
-            .expect("blocks channel is open while reading")
-            .send(block)
-            .map_err(|_| IngestError::Thread("the decoding workers stopped".into()))?;
+        let lane = (self.next_id % self.workers.len() as u64) as usize;
+        self.workers[lane]
+            .send(Work::Block(block))
+            .map_err(|_| IngestError::Thread("a decoding worker stopped".into()))?;
         self.next_id += 1;
         self.bytes_read += n;
         self.since_commit += n;
@@ -111,7 +114,11 @@ impl<'a> Reader<'a> {
 
     /// Asks the sink to commit everything sent so far, and waits until it has.
     fn barrier(&mut self) -> Result<(), IngestError> {
-        self.send_sink(Message::Commit { blocks: self.next_id })?;
+        for worker in &self.workers {
+            worker.send(Work::Flush).map_err(|_| IngestError::Thread("a decoding worker stopped".into()))?;
+        }
+        self.flushes += self.workers.len() as u64;
+        self.send_sink(Message::Commit { blocks: self.next_id, flushes: self.flushes })?;
         self.acks.recv().map_err(|_| IngestError::Thread("the lake writer stopped before committing".into()))?;
         self.since_commit = 0;
         Ok(())
@@ -302,7 +309,7 @@ impl<'a> Reader<'a> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         // Closing both channels lets the workers and the sink run to their end.
-        self.blocks.take();
+        self.workers.clear();
         self.sink.take();
     }
 }

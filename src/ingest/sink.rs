@@ -1,9 +1,9 @@
-//! The sink: the one thread that writes the lake during an ingest.
+//! The sink: the one thread that commits to the lake during an ingest.
 //!
-//! It appends decoded batches to staged Parquet files, keeps quarantine entries, tracks how
-//! far each source is consumed, and at each commit barrier (sent by the reader once every
-//! block before it was sent) waits for those blocks, closes the files and commits them with
-//! the checkpoints they advance.
+//! Workers write staged Parquet files; the sink keeps quarantine entries, tracks how far
+//! each source is consumed, and at each commit barrier (sent by the reader after every
+//! block and a flush request to every worker) waits for those blocks and the workers'
+//! closed files, then commits them with the checkpoints they advance.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -13,7 +13,7 @@ use super::{IngestError, Outcome, Progress};
 use crate::lake::checkpoint::SourceCheckpoint;
 use crate::lake::commit::Commit;
 use crate::lake::quarantine::QuarantineEntry;
-use crate::lake::writer::{FileSizing, PartitionWriter};
+use crate::lake::writer::WrittenFile;
 use crate::lake::{IoContext, LakePaths, RunId, StagedFile};
 use crate::source::local;
 
@@ -25,17 +25,22 @@ pub enum Message {
         entry: QuarantineEntry,
         file: Option<StagedFile>,
     },
-    /// Commit once `blocks` blocks in all have arrived, then acknowledge.
+    /// A worker's files, closed for the coming commit.
+    Flushed(Vec<WrittenFile>),
+    /// Commit once `blocks` blocks and `flushes` flushes in all have arrived, then
+    /// acknowledge.
     Commit {
         blocks: u64,
+        flushes: u64,
     },
 }
 
 pub struct Sink {
     lake: LakePaths,
     run: RunId,
-    writer: PartitionWriter,
     progress: Progress,
+    written: Vec<WrittenFile>,
+    flushes_seen: u64,
     quarantine: Vec<QuarantineEntry>,
     side_files: Vec<StagedFile>,
     checkpoints: BTreeMap<String, SourceCheckpoint>,
@@ -45,13 +50,13 @@ pub struct Sink {
 }
 
 impl Sink {
-    pub fn new(lake: LakePaths, run: RunId, sizing: FileSizing, progress: Progress) -> Self {
-        let writer = PartitionWriter::new(lake.clone(), run.clone(), sizing);
+    pub fn new(lake: LakePaths, run: RunId, progress: Progress) -> Self {
         Sink {
             lake,
             run,
-            writer,
             progress,
+            written: Vec::new(),
+            flushes_seen: 0,
             quarantine: Vec::new(),
             side_files: Vec::new(),
             checkpoints: BTreeMap::new(),
@@ -62,7 +67,7 @@ impl Sink {
     }
 
     pub fn run(mut self, messages: Receiver<Message>, acks: SyncSender<()>) -> Result<Outcome, IngestError> {
-        let mut barrier: Option<u64> = None;
+        let mut barrier: Option<(u64, u64)> = None;
         for message in messages {
             match message {
                 Message::Block(block) => self.take_block(*block)?,
@@ -71,9 +76,13 @@ impl Sink {
                     self.quarantine.push(entry);
                     self.side_files.extend(file);
                 }
-                Message::Commit { blocks } => barrier = Some(blocks),
+                Message::Flushed(files) => {
+                    self.flushes_seen += 1;
+                    self.written.extend(files);
+                }
+                Message::Commit { blocks, flushes } => barrier = Some((blocks, flushes)),
             }
-            if barrier.is_some_and(|n| self.blocks_seen >= n) {
+            if barrier.is_some_and(|(blocks, flushes)| self.blocks_seen >= blocks && self.flushes_seen >= flushes) {
                 barrier = None;
                 self.commit()?;
                 if acks.send(()).is_err() {
@@ -86,9 +95,6 @@ impl Sink {
 
     fn take_block(&mut self, block: DecodedBlock) -> Result<(), IngestError> {
         self.blocks_seen += 1;
-        for (date, batch) in &block.batches {
-            self.writer.write(*date, batch)?;
-        }
         self.outcome.records += block.records;
         self.outcome.quarantined += block.quarantined.len() as u64;
         self.outcome.pending_bytes += block.pending_bytes;
@@ -103,8 +109,7 @@ impl Sink {
     }
 
     fn commit(&mut self) -> Result<(), IngestError> {
-        let written = self.writer.finish()?;
-        let mut files: Vec<StagedFile> = written.iter().map(|w| w.file.clone()).collect();
+        let mut files: Vec<StagedFile> = self.written.drain(..).map(|w| w.file).collect();
         self.outcome.data_files += files.len() as u64;
         files.append(&mut self.side_files);
         if !self.quarantine.is_empty() {

@@ -1,10 +1,14 @@
-//! A decoding worker: frames a block into records, decodes each into an event, and groups
-//! the events into one Arrow batch per date partition (the record's own `time`, UTC).
-//! Whatever does not decode becomes a quarantine entry with its offset and reason.
+//! A worker: frames a block into records, decodes each into an event, groups the events
+//! into one Arrow batch per date partition (the record's own `time`, UTC) and encodes them
+//! into its own staged Parquet files. Whatever does not decode becomes a quarantine entry
+//! with its offset and reason.
+//!
+//! Each worker owns a Parquet writer: encoding and compressing is as costly as decoding,
+//! so it runs on every core too, at the price of one file per worker and date per commit.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
 
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
@@ -14,6 +18,7 @@ use super::reader::Block;
 use super::sink::Message;
 use crate::lake::batch::EventBatchBuilder;
 use crate::lake::quarantine::QuarantineEntry;
+use crate::lake::writer::PartitionWriter;
 use crate::record::framing::{Rest, Unit, frame};
 use crate::record::{self};
 
@@ -37,24 +42,37 @@ pub fn date_of(time_us: i64) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or(NaiveDate::MIN)
 }
 
-/// Decodes blocks until the reader closes the channel.
+/// What the reader asks of a worker.
+pub enum Work {
+    Block(Block),
+    /// Close the staged files and hand them to the sink: a commit is coming.
+    Flush,
+}
+
+/// Works until the reader closes the channel.
 pub fn run(
-    blocks: &Mutex<Receiver<Block>>,
+    work: Receiver<Work>,
     sink: &SyncSender<Message>,
     max_record_bytes: usize,
+    mut writer: PartitionWriter,
 ) -> Result<(), IngestError> {
-    loop {
-        let block = {
-            let rx =
-                blocks.lock().map_err(|_| IngestError::Thread("a worker panicked holding the block queue".into()))?;
-            rx.recv()
-        };
-        let Ok(block) = block else { return Ok(()) };
-        let decoded = decode_block(&block, max_record_bytes)?;
-        if sink.send(Message::Block(Box::new(decoded))).is_err() {
-            return Err(IngestError::Thread("the lake writer stopped".into()));
+    let stopped = || IngestError::Thread("the lake writer stopped".into());
+    for item in work {
+        match item {
+            Work::Block(block) => {
+                let mut decoded = decode_block(&block, max_record_bytes)?;
+                for (date, batch) in decoded.batches.drain(..) {
+                    writer.write(date, &batch)?;
+                }
+                sink.send(Message::Block(Box::new(decoded))).map_err(|_| stopped())?;
+            }
+            Work::Flush => {
+                let files = writer.finish()?;
+                sink.send(Message::Flushed(files)).map_err(|_| stopped())?;
+            }
         }
     }
+    Ok(())
 }
 
 /// Decodes one block.

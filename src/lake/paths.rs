@@ -107,9 +107,10 @@ pub struct StagedFile {
 }
 
 impl StagedFile {
-    /// An event file of partition `date`: `events/date=…/part-<run>-<n>.parquet`.
-    pub fn event_file(run: &RunId, date: NaiveDate, n: u32) -> Self {
-        let name = format!("part-{}-{n:05}.parquet", run.as_str());
+    /// An event file of partition `date`, the `n`th that writer `lane` of the run makes:
+    /// `events/date=…/part-<run>-<lane>-<n>.parquet`.
+    pub fn event_file(run: &RunId, lane: u32, date: NaiveDate, n: u32) -> Self {
+        let name = format!("part-{}-{lane:02}-{n:05}.parquet", run.as_str());
         let committed = Path::new("events").join(partition_name(date)).join(&name);
         let staged = Path::new("_state/staging").join(run.as_str()).join(&committed);
         StagedFile { staged, committed }
@@ -131,8 +132,8 @@ mod tests {
     #[test]
     fn event_files_are_hive_partitioned_and_staged_under_the_run() {
         let run = RunId("r1".into());
-        let f = StagedFile::event_file(&run, NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), 2);
-        assert_eq!(f.committed, Path::new("events/date=2026-03-07/part-r1-00002.parquet"));
-        assert_eq!(f.staged, Path::new("_state/staging/r1/events/date=2026-03-07/part-r1-00002.parquet"));
+        let f = StagedFile::event_file(&run, 1, NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), 2);
+        assert_eq!(f.committed, Path::new("events/date=2026-03-07/part-r1-01-00002.parquet"));
+        assert_eq!(f.staged, Path::new("_state/staging/r1/events/date=2026-03-07/part-r1-01-00002.parquet"));
     }
 }

@@ -81,6 +81,7 @@ pub struct WrittenFile {
 pub struct PartitionWriter {
     lake: LakePaths,
     run: RunId,
+    lane: u32,
     sizing: FileSizing,
     properties: WriterProperties,
     open: Vec<OpenFile>,
@@ -90,11 +91,13 @@ pub struct PartitionWriter {
 }
 
 impl PartitionWriter {
-    pub fn new(lake: LakePaths, run: RunId, sizing: FileSizing) -> Self {
+    /// A writer for `run`; `lane` tells apart the files of writers working side by side.
+    pub fn new(lake: LakePaths, run: RunId, lane: u32, sizing: FileSizing) -> Self {
         let properties = writer_properties(&sizing);
         PartitionWriter {
             lake,
             run,
+            lane,
             sizing,
             properties,
             open: Vec::new(),
@@ -129,7 +132,7 @@ impl PartitionWriter {
     }
 
     fn open_file(&mut self, date: NaiveDate) -> Result<usize> {
-        let file = StagedFile::event_file(&self.run, date, self.next_file);
+        let file = StagedFile::event_file(&self.run, self.lane, date, self.next_file);
         self.next_file += 1;
         let path = self.lake.root().join(&file.staged);
         let dir = path.parent().expect("staged files live in a directory");

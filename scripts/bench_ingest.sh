@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# kvaudit vs DuckDB: ingest throughput, peak memory (at 1x and ~3x input) and query latency.
+#
+#   scripts/bench_ingest.sh            # from the repo root (or anywhere: it cds there)
+#
+# Environment:
+#   BENCH_DIR        work directory (default ./bench-out, git-ignored): venv, inputs, lakes, results.md
+#   SKIP_3X=1        skip the ~3x input (memory-vs-size check)
+#   INGEST_RUNS=N    ingest runs per engine, best taken (default 1)
+#   QUERY_RUNS=N     runs per query and engine, best taken (default 3)
+#   DUCKDB_VARIANTS  comma list of typed,auto,raw (default all three; see scripts/bench_ingest.py)
+#
+# Idempotent: the venv, the release build and the generated inputs are reused when present;
+# lakes and DuckDB outputs are recreated on every run. Needs python3 (with venv), cargo, and
+# ~7 GB of disk in BENCH_DIR (1.3 GB + 4 GB of input, outputs).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BENCH_DIR=${BENCH_DIR:-./bench-out}
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+VENV=$BENCH_DIR/venv
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# 1. DuckDB (PyPI) in a venv, kvaudit in release.
+if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
+    log "creating $VENV with duckdb"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet duckdb
+fi
+log "duckdb $("$VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')"
+
+log "cargo build --release"
+cargo build --release --quiet
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
+    "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+KVAUDIT=$TARGET_DIR/release/kvaudit
+[ -x "$KVAUDIT" ] || { echo "no binary at $KVAUDIT" >&2; exit 1; }
+
+# 2. Inputs: ~1M records (~1.3 GB), and ~3x that for the memory check. A `.complete` marker
+#    is written only after generate succeeded, so an interrupted generate is redone.
+gen() { # dir scale
+    local dir=$1 scale=$2
+    if [ -f "$dir/.complete" ]; then
+        log "input $dir present"
+        return
+    fi
+    rm -rf "$dir"
+    log "generating $dir (--days 30 --scale $scale --seed 7)"
+    "$KVAUDIT" generate --out "$dir" --days 30 --scale "$scale" --seed 7 >&2
+    touch "$dir/.complete"
+}
+gen "$BENCH_DIR/input" 1.32
+if [ "${SKIP_3X:-0}" != 1 ]; then
+    gen "$BENCH_DIR/input-3x" 4
+fi
+
+# 3-6. Measurements and the results table ($BENCH_DIR/results.md).
+exec "$VENV/bin/python" scripts/bench_ingest.py --kvaudit "$KVAUDIT" --bench-dir "$BENCH_DIR" \
+    --input-desc "kvaudit generate --days 30 --scale 1.32 --seed 7; 3x: --scale 4"
