@@ -194,14 +194,16 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
     let total: u64 = tasks.iter().map(|t| t.length - t.start).sum();
     let progress = Progress::new(options.progress, total);
     let run = RunId::new();
-    let outcome = run_pipeline(options, &run, tasks, &progress)?;
+    // The pipeline counts records, bytes, files and commits; the rest is known here.
+    let counted = run_pipeline(options, &run, tasks, &progress)?;
     progress.finish();
-    summary.records = outcome.records;
-    summary.quarantined = outcome.quarantined;
-    summary.bytes = outcome.bytes;
-    summary.pending_bytes = outcome.pending_bytes;
-    summary.data_files = outcome.data_files;
-    summary.commits = outcome.commits;
+    let mut summary = IngestSummary {
+        files: summary.files,
+        files_read: summary.files_read,
+        files_replaced: summary.files_replaced,
+        recovered_commits: summary.recovered_commits,
+        ..counted
+    };
     summary.seconds = started.elapsed().as_secs_f64();
     if summary.seconds > 0.0 {
         summary.mb_per_second = summary.bytes as f64 / 1e6 / summary.seconds;
@@ -214,23 +216,12 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
     Ok(summary)
 }
 
-/// Counts the sink reports when the pipeline ends.
-#[derive(Debug, Default)]
-pub(crate) struct Outcome {
-    pub records: u64,
-    pub quarantined: u64,
-    pub bytes: u64,
-    pub pending_bytes: u64,
-    pub data_files: u64,
-    pub commits: u64,
-}
-
 fn run_pipeline(
     options: &IngestOptions,
     run: &RunId,
     tasks: Vec<ReadTask>,
     progress: &Progress,
-) -> Result<Outcome, IngestError> {
+) -> Result<IngestSummary, IngestError> {
     let workers = options.workers.max(1);
     let (sink_tx, sink_rx) = sync_channel::<sink::Message>(workers * 4);
     let (ack_tx, ack_rx) = sync_channel::<()>(1);

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::worker::DecodedBlock;
-use super::{IngestError, Outcome, Progress};
+use super::{IngestError, IngestSummary, Progress};
 use crate::lake::checkpoint::SourceCheckpoint;
 use crate::lake::commit::Commit;
 use crate::lake::quarantine::QuarantineEntry;
@@ -46,7 +46,7 @@ pub struct Sink {
     checkpoints: BTreeMap<String, SourceCheckpoint>,
     blocks_seen: u64,
     seq: u32,
-    outcome: Outcome,
+    outcome: IngestSummary,
 }
 
 impl Sink {
@@ -62,11 +62,11 @@ impl Sink {
             checkpoints: BTreeMap::new(),
             blocks_seen: 0,
             seq: 0,
-            outcome: Outcome::default(),
+            outcome: IngestSummary::default(),
         }
     }
 
-    pub fn run(mut self, messages: Receiver<Message>, acks: SyncSender<()>) -> Result<Outcome, IngestError> {
+    pub fn run(mut self, messages: Receiver<Message>, acks: SyncSender<()>) -> Result<IngestSummary, IngestError> {
         let mut barrier: Option<(u64, u64)> = None;
         for message in messages {
             match message {

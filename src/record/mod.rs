@@ -16,6 +16,7 @@ pub mod lenient;
 pub mod resource;
 pub mod time;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
@@ -155,30 +156,31 @@ pub struct Event<'a> {
     pub subscription_id: Option<String>,
     pub resource_group: Option<String>,
     pub resource_type: &'static str,
-    pub operation: String,
-    pub operation_version: Option<String>,
+    pub operation: Cow<'a, str>,
+    pub operation_version: Option<Cow<'a, str>>,
     pub object_type: Option<&'static str>,
     pub object_name: Option<String>,
     pub object_version: Option<String>,
     pub http_status: Option<i32>,
-    pub result_signature: Option<String>,
-    pub result_type: Option<String>,
-    pub result_description: Option<String>,
+    pub result_signature: Option<Cow<'a, str>>,
+    pub result_type: Option<Cow<'a, str>>,
+    pub result_description: Option<Cow<'a, str>>,
     pub duration_ms: Option<i64>,
-    pub caller_ip: Option<String>,
+    pub caller_ip: Option<Cow<'a, str>>,
     pub caller: Caller,
-    pub client_info: Option<String>,
-    pub request_uri: Option<String>,
-    pub correlation_id: Option<String>,
-    pub tls_version: Option<String>,
+    pub client_info: Option<Cow<'a, str>>,
+    pub request_uri: Option<Cow<'a, str>>,
+    pub correlation_id: Option<Cow<'a, str>>,
+    pub tls_version: Option<Cow<'a, str>>,
     pub is_access_policy_match: Option<bool>,
     pub is_rbac_authorized: Option<bool>,
     /// The record exactly as it was in the source.
     pub raw: &'a [u8],
 }
 
-fn owned(v: &Lenient<'_>) -> Option<String> {
-    v.as_str().map(str::to_owned)
+/// Moves a field's text out of the record: free when it was borrowed from the input.
+fn text(v: Lenient<'_>) -> Option<Cow<'_, str>> {
+    v.0
 }
 
 /// Decodes one record (the bytes of one JSON object) into an event.
@@ -188,12 +190,11 @@ pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
         serde_json::from_slice::<serde::de::IgnoredAny>(raw)?;
         return Err(RecordError::NotAnObject);
     }
-    let record: SourceRecord<'_> = serde_json::from_slice(raw)?;
+    let mut record: SourceRecord<'_> = serde_json::from_slice(raw)?;
     let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
     let time_us =
         time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
-    let operation =
-        record.operation_name.as_str().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?.to_owned();
+    let operation = record.operation_name.0.take().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?;
     let properties = record.properties.unwrap_or_default();
     let object = properties.id.as_str().map(resource::parse_object_id).unwrap_or_default();
     let resource = record.resource_id.as_str().and_then(resource::parse_resource_id);
@@ -216,21 +217,21 @@ pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
         resource_group,
         resource_type,
         operation,
-        operation_version: owned(&record.operation_version),
+        operation_version: text(record.operation_version),
         object_type: object.object_type,
         object_name: object.name.map(str::to_owned),
         object_version: object.version.map(str::to_owned),
         http_status: properties.http_status_code.as_i64().and_then(|v| i32::try_from(v).ok()),
-        result_signature: owned(&record.result_signature),
-        result_type: owned(&record.result_type),
-        result_description: owned(&record.result_description),
+        result_signature: text(record.result_signature),
+        result_type: text(record.result_type),
+        result_description: text(record.result_description),
         duration_ms: record.duration_ms.as_i64(),
-        caller_ip: owned(&record.caller_ip_address),
+        caller_ip: text(record.caller_ip_address),
         caller: record.identity.0.unwrap_or_default(),
-        client_info: owned(&properties.client_info),
-        request_uri: owned(&properties.request_uri),
-        correlation_id: owned(&record.correlation_id),
-        tls_version: owned(&properties.tls_version),
+        client_info: text(properties.client_info),
+        request_uri: text(properties.request_uri),
+        correlation_id: text(record.correlation_id),
+        tls_version: text(properties.tls_version),
         is_access_policy_match: properties.is_access_policy_match.as_bool(),
         is_rbac_authorized: properties.is_rbac_authorized.as_bool(),
         raw,
