@@ -34,6 +34,7 @@ class Run:
     seconds: float
     peak_rss_mb: float
     stdout: str
+    cpu_seconds: float = 0.0
 
 
 def run(cmd: list[str], cwd: Path | None = None, check: bool = True) -> Run:
@@ -53,7 +54,7 @@ def run(cmd: list[str], cwd: Path | None = None, check: bool = True) -> Run:
     if check and proc.returncode != 0:
         sys.stderr.write(err.decode("utf-8", "replace"))
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)[:300]}")
-    return Run(seconds, usage.ru_maxrss / 1024.0, stdout)
+    return Run(seconds, usage.ru_maxrss / 1024.0, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def best(runs: list[Run]) -> Run:
@@ -298,11 +299,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kvaudit", required=True)
     ap.add_argument("--bench-dir", required=True, type=Path)
-    ap.add_argument("--ingest-runs", type=int, default=int(os.environ.get("INGEST_RUNS", "1")))
+    ap.add_argument("--ingest-runs", type=int, default=int(os.environ.get("INGEST_RUNS", "3")))
     ap.add_argument("--query-runs", type=int, default=int(os.environ.get("QUERY_RUNS", "3")))
     ap.add_argument("--variants", default=os.environ.get("DUCKDB_VARIANTS", "typed,auto,raw"))
     ap.add_argument("--input-desc", default="kvaudit generate --days 30 --scale 1.32 --seed 7")
     ap.add_argument("--skip-3x", action="store_true", default=os.environ.get("SKIP_3X") == "1")
+    ap.add_argument("--duckdb-cli", help="the DuckDB CLI binary (PyPI duckdb-cli), for per-query processes")
     args = ap.parse_args()
     bench: Path = args.bench_dir.resolve()
     python = sys.executable
@@ -325,34 +327,55 @@ def main() -> None:
 
     kv_version = run([kvaudit, "--version"]).stdout.strip()
     cpu = os.cpu_count()
+    cli_version = run([args.duckdb_cli, "--version"]).stdout.strip() if args.duckdb_cli else None
     baseline = best([run(duckdb_cmd(python, "import duckdb; duckdb.connect()")) for _ in range(3)])
 
-    # --- ingest, 1x ---
+    # --- ingest, 1x: rounds interleave the engines, the best round of each counts ---
     inp = inputs["1x"]
     nfiles, nbytes = input_stats(inp)
     mb = nbytes / 1e6
     progress(f"warming page cache ({mb:.0f} MB)")
     warm_page_cache(inp)
-    ingest_rows = []
-    progress("kvaudit ingest")
-    kv_runs = [ingest_kvaudit(kvaudit, bench, inp, "1x", None) for _ in range(args.ingest_runs)]
-    kv, kv_summary, kv_out = min(kv_runs, key=lambda x: x[0].seconds)
-    records = kv_summary["records"]
-    ingest_rows.append((f"kvaudit ({cpu} workers)", kv, kv_out))
-    dd_results = {}
-    for v in variants:
-        progress(f"duckdb ingest ({v})")
-        runs_ = [ingest_duckdb(python, bench, v, inp, "1x") for _ in range(args.ingest_runs)]
-        dd_results[v] = min(runs_, key=lambda x: x[0].seconds)
-        ingest_rows.append((f"DuckDB {v}", *dd_results[v]))
-    progress("kvaudit ingest --workers 1")
-    kv1, _, kv1_out = ingest_kvaudit(kvaudit, bench, inp, "w1", 1)
-    ingest_rows.insert(1, ("kvaudit (--workers 1)", kv1, kv1_out))
+    engines = [("kv", None)] + [("dd", v) for v in variants] + [("kv1", None)]
+    results: dict[tuple, list] = {e: [] for e in engines}
+    for round_ in range(1, args.ingest_runs + 1):
+        for kind, v in engines:
+            progress(f"ingest round {round_}/{args.ingest_runs}: "
+                     + {"kv": "kvaudit", "kv1": "kvaudit --workers 1", "dd": f"duckdb {v}"}[kind])
+            if kind == "kv":
+                r, summary, out_mb = ingest_kvaudit(kvaudit, bench, inp, "1x", None)
+            elif kind == "kv1":
+                r, summary, out_mb = ingest_kvaudit(kvaudit, bench, inp, "w1", 1)
+            else:
+                r, out_mb = ingest_duckdb(python, bench, v, inp, "1x")
+            results[(kind, v)].append((r, out_mb))
     shutil.rmtree(bench / "lake-w1", ignore_errors=True)
+    pick = lambda e: min(results[e], key=lambda x: x[0].seconds)  # noqa: E731
+    kv, kv_out = pick(("kv", None))
+    kv1, kv1_out = pick(("kv1", None))
+    dd_results = {v: pick(("dd", v)) for v in variants}
+    lake = bench / "lake"
+    con = duckdb.connect()
+
+    def parquet_shape(glob: str) -> tuple[int, int]:
+        g = sql_str(glob)
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({g})").fetchone()[0]
+        cols = len(con.execute(f"DESCRIBE SELECT * FROM read_parquet({g}, hive_partitioning = false)").fetchall())
+        return rows, cols
+
+    ingest_rows = [
+        (f"kvaudit ({cpu} workers)", kv, kv_out, parquet_shape(f"{lake}/events/*/*.parquet")),
+        ("kvaudit (--workers 1)", kv1, kv1_out, None),
+    ]
+    for v in variants:
+        r, out_mb = dd_results[v]
+        ingest_rows.append((f"DuckDB {v}", r, out_mb, parquet_shape(f"{bench}/duckdb-{v}-1x/*.parquet")))
+    records = ingest_rows[0][3][0]
 
     # --- memory vs input size ---
-    mem_rows = [("1x", mb, kv.peak_rss_mb, dd_results["typed"][0].peak_rss_mb if "typed" in dd_results else None,
-                 kv.seconds, dd_results["typed"][0].seconds if "typed" in dd_results else None)]
+    dd_typed = dd_results["typed"][0] if "typed" in dd_results else None
+    mem_rows = [("1x", mb, kv.peak_rss_mb, dd_typed.peak_rss_mb if dd_typed else None,
+                 kv.seconds, dd_typed.seconds if dd_typed else None)]
     if "3x" in inputs:
         inp3 = inputs["3x"]
         _, nbytes3 = input_stats(inp3)
@@ -370,8 +393,6 @@ def main() -> None:
                          kv3.seconds, dd3.seconds if dd3 else None))
 
     # --- queries over the kvaudit lake ---
-    lake = bench / "lake"
-    con = duckdb.connect()
     create_events_view(con, lake)
     tmin = con.execute("SELECT min(time) FROM events").fetchone()[0]
     day0 = tmin.date()
@@ -388,7 +409,15 @@ def main() -> None:
         dq = [run(duckdb_cmd(python, DUCKDB_QUERY, parquet_glob, sql)) for _ in range(args.query_runs)]
         k_rows = max(len(kq[0].stdout.strip().splitlines()) - 1, 0)
         d_rows = int(dq[0].stdout.strip())
-        query_rows.append((name, best(kq), best(dq), k_rows, d_rows))
+        cli = None
+        if args.duckdb_cli:
+            view = f"CREATE VIEW events AS SELECT * FROM read_parquet({sql_str(parquet_glob)}, hive_partitioning = true)"
+            cq = [run([args.duckdb_cli, "-csv", "-c", f"{view}; {sql};"]) for _ in range(args.query_runs)]
+            cli = best(cq)
+            c_rows = max(len(cq[0].stdout.strip().splitlines()) - 1, 0)
+            if c_rows != d_rows:
+                progress(f"WARNING: DuckDB CLI returned {c_rows} rows, python {d_rows}")
+        query_rows.append((name, best(kq), best(dq), cli, k_rows, d_rows))
     warm = duckdb_warm_times(lake, queries, args.query_runs)
 
     # --- report ---
@@ -400,10 +429,11 @@ def main() -> None:
     say()
     say("## Ingest (JSON Lines → zstd Parquet)")
     say()
-    say("| engine | wall s | MB/s | peak RSS MB | output MB |")
-    say("|---|---:|---:|---:|---:|")
-    for name, r, out_mb in ingest_rows:
-        say(f"| {name} | {r.seconds:.2f} | {mb / r.seconds:.1f} | {r.peak_rss_mb:.0f} | {out_mb:.0f} |")
+    say("| engine | wall s | MB/s | CPU s (user+sys) | peak RSS MB | output MB | rows, columns written |")
+    say("|---|---:|---:|---:|---:|---:|---|")
+    for name, r, out_mb, shape in ingest_rows:
+        shape_s = f"{shape[0]:,}, {shape[1]}" if shape else "same"
+        say(f"| {name} | {r.seconds:.2f} | {mb / r.seconds:.1f} | {r.cpu_seconds:.2f} | {r.peak_rss_mb:.0f} | {out_mb:.0f} | {shape_s} |")
     say()
     for v in variants:
         r = dd_results[v][0]
@@ -411,20 +441,23 @@ def main() -> None:
             f" (DuckDB {v}: {DUCKDB_VARIANTS[v][0]})")
     say(f"- kvaudit scaling, {cpu} workers vs 1: {kv1.seconds / kv.seconds:.2f}x")
     say()
-    say("## Peak memory vs input size")
+    say("## Peak memory vs input size (one run each)")
     say()
-    say("| input | MB | kvaudit peak RSS MB | DuckDB typed peak RSS MB | kvaudit s | DuckDB typed s |")
+    say("| input | MB | kvaudit peak RSS MB | DuckDB typed peak RSS MB | kvaudit s (MB/s) | DuckDB typed s (MB/s) |")
     say("|---|---:|---:|---:|---:|---:|")
     f = lambda x, fmt: "-" if x is None else format(x, fmt)  # noqa: E731
     for tag, m, kr, dr, ks, ds in mem_rows:
-        say(f"| {tag} | {m:,.0f} | {kr:.0f} | {f(dr, '.0f')} | {ks:.2f} | {f(ds, '.2f')} |")
+        dd_s = f"{ds:.2f} ({m / ds:.0f})" if ds else "-"
+        say(f"| {tag} | {m:,.0f} | {kr:.0f} | {f(dr, '.0f')} | {ks:.2f} ({m / ks:.0f}) | {dd_s} |")
     say()
     say(f"## Queries over the kvaudit lake (best of {args.query_runs})")
     say()
-    say("| query | kvaudit s | DuckDB s (process) | DuckDB/kvaudit | DuckDB s (in-process, warm) | rows (kv / duckdb) |")
-    say("|---|---:|---:|---:|---:|---|")
-    for name, k, d, kr, dr in query_rows:
-        say(f"| {name} | {k.seconds:.3f} | {d.seconds:.3f} | {d.seconds / k.seconds:.2f}x | "
+    say("| query | kvaudit s | DuckDB CLI s | CLI/kvaudit | DuckDB python -c s | python/kvaudit "
+        "| DuckDB in-process warm s | rows (kvaudit / DuckDB) |")
+    say("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name, k, d, c, kr, dr in query_rows:
+        cli_s = f"{c.seconds:.3f} | {c.seconds / k.seconds:.2f}x" if c else "- | -"
+        say(f"| {name} | {k.seconds:.3f} | {cli_s} | {d.seconds:.3f} | {d.seconds / k.seconds:.2f}x | "
             f"{warm[name]:.3f} | {kr} / {dr} |")
     say()
     say("Notes:")
@@ -442,7 +475,13 @@ def main() -> None:
         "fields plus the raw line (closest to kvaudit's output).")
     say(f"- Queries: same SQL text on both; DuckDB reads the kvaudit lake with "
         f"`read_parquet('lake/events/*/*.parquet', hive_partitioning=true)`; time range "
-        f"{t0} .. {t1}. Process columns include process start for both.")
+        f"{t0} .. {t1}. Ratios are DuckDB time / kvaudit time (above 1: kvaudit faster). "
+        f"kvaudit, DuckDB CLI and python -c columns are one process per query, start included "
+        f"(kvaudit prints CSV, the CLI prints CSV, python fetches all rows); the warm column is "
+        f"one long-lived DuckDB connection, no process start, after one warm-up run.")
+    if cli_version:
+        say(f"- DuckDB CLI: {cli_version} (PyPI `duckdb-cli`; its release lags the `duckdb` "
+            f"Python package used for ingest).")
     (bench / "results.md").write_text("\n".join(lines) + "\n")
     print(f"\nwritten to {bench / 'results.md'}", file=sys.stderr)
 
