@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
 use super::sink::Message;
 use super::worker::Work;
@@ -93,10 +93,24 @@ impl<'a> Reader<'a> {
 
     fn send_block(&mut self, block: Block) -> Result<(), IngestError> {
         let n = block.bytes.len() as u64;
-        let lane = (self.next_id % self.workers.len() as u64) as usize;
-        self.workers[lane]
-            .send(Work::Block(block))
-            .map_err(|_| IngestError::Thread("a decoding worker stopped".into()))?;
+        // Give the block to the first worker with room in its queue, starting from the next
+        // in turn, and wait only when every queue is full: blocks differ in size, and a
+        // strict rotation would leave one worker idle behind another's large block.
+        let stopped = || IngestError::Thread("a decoding worker stopped".into());
+        let lanes = self.workers.len();
+        let first = (self.next_id % lanes as u64) as usize;
+        let mut work = Some(Work::Block(block));
+        for i in 0..lanes {
+            let Some(item) = work.take() else { break };
+            match self.workers[(first + i) % lanes].try_send(item) {
+                Ok(()) => {}
+                Err(TrySendError::Full(back)) => work = Some(back),
+                Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+            }
+        }
+        if let Some(item) = work {
+            self.workers[first].send(item).map_err(|_| stopped())?;
+        }
         self.next_id += 1;
         self.bytes_read += n;
         self.since_commit += n;
