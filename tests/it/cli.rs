@@ -96,3 +96,24 @@ fn generate_is_deterministic_and_demo_runs_end_to_end() {
     let again = run_ok(&["--lake", lake.to_str().unwrap(), "demo", "--logs", logs.to_str().unwrap(), "--days", "3"]);
     assert!(again.contains(", 0 records,"), "{again}");
 }
+
+#[test]
+fn a_time_range_reads_only_the_date_partitions_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let logs = dir.path().join("a.jsonl");
+    let lines: Vec<String> = ["2026-10-01T10:00:00Z", "2026-10-02T10:00:00Z", "2026-10-03T10:00:00Z"]
+        .iter()
+        .map(|t| crate::common::record(t, "kv1", "s"))
+        .collect();
+    std::fs::write(&logs, lines.join("\n") + "\n").unwrap();
+    ingest(&lake, &logs);
+    let lake = lake.to_str().unwrap();
+    let sql = "SELECT count(*) AS n FROM events WHERE time >= '2026-10-02T00:00:00Z' AND time < '2026-10-03T00:00:00Z'";
+    assert_eq!(run_ok(&["--lake", lake, "query", sql, "--format", "csv"]), "n\n1\n");
+    // The plan lists the files it will read: only the 2026-10-02 partition (and the
+    // 2026-10-03 one, which `time < 2026-10-03T00:00` bounds by date, inclusively).
+    let plan = run_ok(&["--lake", lake, "query", &format!("EXPLAIN {sql}"), "--format", "csv"]);
+    assert!(plan.contains("date=2026-10-02/"), "{plan}");
+    assert!(!plan.contains("date=2026-10-01/"), "{plan}");
+}
