@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
-use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 
 use super::IngestError;
 use super::reader::Block;
 use super::sink::Message;
+use crate::lake::LakeError;
 use crate::lake::batch::EventBatchBuilder;
 use crate::lake::quarantine::QuarantineEntry;
 use crate::lake::writer::PartitionWriter;
@@ -30,7 +30,6 @@ pub struct DecodedBlock {
     pub length: u64,
     pub pending_bytes: u64,
     pub records: u64,
-    pub batches: Vec<(NaiveDate, RecordBatch)>,
     pub quarantined: Vec<QuarantineEntry>,
 }
 
@@ -49,6 +48,14 @@ pub enum Work {
     Flush,
 }
 
+/// Rows a worker gathers per date before it hands them to the Parquet writer. Archive
+/// blobs are small (a few hundred records an hour per vault); encoding each as its own
+/// batch would pay the writer's per-batch, per-column cost thousands of times.
+const BATCH_ROWS: usize = 16 * 1024;
+
+/// Dates a worker gathers rows for at once.
+const MAX_DATES_GATHERED: usize = 3;
+
 /// Works until the reader closes the channel.
 pub fn run(
     work: Receiver<Work>,
@@ -57,16 +64,30 @@ pub fn run(
     mut writer: PartitionWriter,
 ) -> Result<(), IngestError> {
     let stopped = || IngestError::Thread("the lake writer stopped".into());
+    let mut builders: BTreeMap<NaiveDate, EventBatchBuilder> = BTreeMap::new();
     for item in work {
         match item {
             Work::Block(block) => {
-                let mut decoded = decode_block(&block, max_record_bytes)?;
-                for (date, batch) in decoded.batches.drain(..) {
-                    writer.write(date, &batch)?;
+                let decoded = decode_block(&block, max_record_bytes, &mut builders);
+                for (date, builder) in builders.iter_mut().filter(|(_, b)| b.len() >= BATCH_ROWS) {
+                    writer.write(*date, &builder.finish().map_err(LakeError::from)?)?;
+                }
+                // Blobs come hour by hour, so an old date rarely gets more rows: write it out
+                // rather than hold it, which bounds memory by a few dates' worth of rows.
+                while builders.len() > MAX_DATES_GATHERED {
+                    let (date, mut builder) = builders.pop_first().expect("more than zero dates");
+                    if !builder.is_empty() {
+                        writer.write(date, &builder.finish().map_err(LakeError::from)?)?;
+                    }
                 }
                 sink.send(Message::Block(Box::new(decoded))).map_err(|_| stopped())?;
             }
             Work::Flush => {
+                for (date, mut builder) in std::mem::take(&mut builders) {
+                    if !builder.is_empty() {
+                        writer.write(date, &builder.finish().map_err(LakeError::from)?)?;
+                    }
+                }
                 let files = writer.finish()?;
                 sink.send(Message::Flushed(files)).map_err(|_| stopped())?;
             }
@@ -75,9 +96,12 @@ pub fn run(
     Ok(())
 }
 
-/// Decodes one block.
-pub fn decode_block(block: &Block, max_record_bytes: usize) -> Result<DecodedBlock, IngestError> {
-    let mut builders: BTreeMap<NaiveDate, EventBatchBuilder> = BTreeMap::new();
+/// Decodes one block, appending its events to `builders` by date.
+pub fn decode_block(
+    block: &Block,
+    max_record_bytes: usize,
+    builders: &mut BTreeMap<NaiveDate, EventBatchBuilder>,
+) -> DecodedBlock {
     let mut quarantined = Vec::new();
     let mut records = 0u64;
     let source = &*block.source;
@@ -121,19 +145,14 @@ pub fn decode_block(block: &Block, max_record_bytes: usize) -> Result<DecodedBlo
             consumed = block.bytes.len();
         }
     }
-    let mut batches = Vec::with_capacity(builders.len());
-    for (date, mut builder) in builders {
-        batches.push((date, builder.finish().map_err(crate::lake::LakeError::from)?));
-    }
-    Ok(DecodedBlock {
+    DecodedBlock {
         source: Arc::clone(&block.source),
         consumed_to: block.base + consumed as u64,
         length: block.length,
         pending_bytes,
         records,
-        batches,
         quarantined,
-    })
+    }
 }
 
 #[cfg(test)]
