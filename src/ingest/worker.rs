@@ -51,10 +51,10 @@ pub enum Work {
 /// Rows a worker gathers per date before it hands them to the Parquet writer. Archive
 /// blobs are small (a few hundred records an hour per vault); encoding each as its own
 /// batch would pay the writer's per-batch, per-column cost thousands of times.
-const BATCH_ROWS: usize = 16 * 1024;
+const BATCH_ROWS: usize = 8 * 1024;
 
 /// Dates a worker gathers rows for at once.
-const MAX_DATES_GATHERED: usize = 3;
+const MAX_DATES_GATHERED: usize = 2;
 
 /// Works until the reader closes the channel.
 pub fn run(
