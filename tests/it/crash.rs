@@ -50,7 +50,7 @@ fn lake_keys(lake: &Path) -> Vec<(String, i64)> {
 fn killed_ingests_rerun_to_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    run_ok(&["generate", "--out", logs.to_str().unwrap(), "--days", "2", "--scale", "0.3", "--seed", "11"]);
+    run_ok(&["generate", "--out", logs.to_str().unwrap(), "--days", "2", "--scale", "0.5", "--seed", "11"]);
     let container = logs.join("insights-logs-auditevent");
     let expected = source_keys(&container);
     assert!(expected.len() > 10_000, "the generator wrote {} records", expected.len());
@@ -59,6 +59,10 @@ fn killed_ingests_rerun_to_exactly_once() {
     let seed: u64 = std::env::var("KVAUDIT_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     eprintln!("crash test seed {seed} (set KVAUDIT_CRASH_SEED to repeat it)");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    // How long a whole ingest takes here, so kills land inside runs on any machine.
+    let started = std::time::Instant::now();
+    ingest(&dir.path().join("calibration-lake"), &container);
+    let full = started.elapsed().as_millis().max(20) as u64;
     let mut killed = 0;
     for _ in 0..6 {
         // Small commits, so kills land before, inside and after many commit points.
@@ -69,13 +73,17 @@ fn killed_ingests_rerun_to_exactly_once() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(20..900)));
+        // The first run is cut a quarter of the way in; later ones anywhere in the first
+        // two thirds of a full run (they have less left to do, and may finish).
+        let delay = if killed == 0 { full / 4 } else { rng.random_range(full / 20..full * 2 / 3).max(2) };
+        std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             killed += 1;
         }
         child.wait().unwrap();
     }
+    eprintln!("{killed} of 6 runs were killed mid-way (a full ingest takes {full} ms here)");
     assert!(killed > 0, "no run was killed mid-way (seed {seed}): make the input larger");
 
     let last = ingest(&lake, &container);
