@@ -33,12 +33,9 @@ pub struct DecodedBlock {
     pub quarantined: Vec<QuarantineEntry>,
 }
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-
 /// The UTC date of a timestamp in microseconds.
 pub fn date_of(time_us: i64) -> NaiveDate {
-    let days = time_us.div_euclid(MICROS_PER_DAY);
-    NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or(NaiveDate::MIN)
+    crate::lake::paths::partition_date(time_us).unwrap_or(NaiveDate::MIN)
 }
 
 /// What the reader asks of a worker.

@@ -91,6 +91,15 @@ impl LakePaths {
     }
 }
 
+/// The partition date (UTC) of a timestamp in microseconds since the epoch. Ingest files
+/// rows by it and the query side derives partition bounds from it, so both use this one.
+pub fn partition_date(time_us: i64) -> Option<NaiveDate> {
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    const DAYS_FROM_CE_TO_EPOCH: i64 = 719_163;
+    let days = time_us.div_euclid(MICROS_PER_DAY) + DAYS_FROM_CE_TO_EPOCH;
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(days).ok()?)
+}
+
 /// The `date=YYYY-MM-DD` partition directory name for a date.
 pub fn partition_name(date: NaiveDate) -> String {
     format!("date={}", date.format("%Y-%m-%d"))

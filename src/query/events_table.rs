@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::ScalarValue;
@@ -42,8 +41,7 @@ fn timestamp_micros(value: &ScalarValue) -> Option<i64> {
 }
 
 fn date_text(micros: i64) -> Option<String> {
-    let days = micros.div_euclid(86_400_000_000);
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(days + 719_163).ok()?).map(|d| d.format("%Y-%m-%d").to_string())
+    crate::lake::paths::partition_date(micros).map(|d| d.format("%Y-%m-%d").to_string())
 }
 
 fn is_time(expr: &Expr) -> bool {
