@@ -7,7 +7,11 @@
 //! the archive layout and depends on nothing else here. The binary (`main.rs`, `cli/`)
 //! wires the parts together; nothing in the library depends on it.
 
+pub mod alert;
+pub mod detect;
+pub mod evaluate;
 pub mod generate;
+pub mod hash;
 pub mod ingest;
 pub mod lake;
 pub mod query;

@@ -86,6 +86,47 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
     },
+    /// Look for unusual access in a window against baselines learned from the history
+    /// before it; print and store the alerts.
+    Detect {
+        /// Start of the window (RFC 3339); default: where the last run ended, or 24 hours
+        /// before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the window (RFC 3339); default: just after the newest event.
+        #[arg(long)]
+        to: Option<String>,
+        /// Days of history the baselines are learned from (overrides the config file).
+        #[arg(long)]
+        history_days: Option<u32>,
+        /// The configuration file; its `[detect]` table sets thresholds, the allow-list
+        /// and suppression rules.
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// Score the detector against generated logs with planted incidents: generate, ingest,
+    /// detect day by day, and compare with the truth file (and with Sentinel's rules).
+    Evaluate {
+        /// Working folder: logs/ and lake/ are created in it (it must not hold logs yet).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Days before detection starts, learned only.
+        #[arg(long, default_value_t = 10)]
+        warmup_days: u32,
+        /// Generate no planted incidents: every unusual-access alert is a false alarm.
+        #[arg(long)]
+        clean: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
     /// Generate a month of logs, ingest them, and show what kvaudit sees.
     Demo {
         /// Where the generated logs go (the lake is --lake).

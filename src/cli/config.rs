@@ -20,6 +20,47 @@ pub enum CommandConfig {
     Query(QueryConfig),
     Generate(GenerateConfig),
     Demo(DemoConfig),
+    Detect(DetectConfig),
+    Evaluate(EvaluateConfig),
+}
+
+pub struct DetectConfig {
+    pub options: kvaudit::detect::DetectOptions,
+    pub json: bool,
+}
+
+pub struct EvaluateConfig {
+    pub out: PathBuf,
+    pub days: u32,
+    pub seed: u64,
+    pub scale: f64,
+    pub warmup_days: u32,
+    pub clean: bool,
+    pub json: bool,
+}
+
+/// The parts of `kvaudit.toml` commands other than `serve` read.
+#[derive(Debug, Default, serde::Deserialize)]
+struct FileConfig {
+    #[serde(default)]
+    detect: kvaudit::detect::Policy,
+}
+
+fn read_policy(path: Option<&std::path::Path>) -> Result<kvaudit::detect::Policy> {
+    let Some(path) = path else { return Ok(kvaudit::detect::Policy::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
+    let file: FileConfig = toml::from_str(&text).with_context(|| format!("in the config file {}", path.display()))?;
+    file.detect.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [detect] {e}", path.display()))?;
+    Ok(file.detect)
+}
+
+fn parse_time(flag: &str, text: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    text.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .with_context(|| format!("{flag} must be an RFC 3339 time like 2026-10-23T14:00:00Z, not {t:?}"))
+    })
+    .transpose()
 }
 
 pub struct IngestConfig {
@@ -102,6 +143,36 @@ impl Config {
                 }
                 let options = kvaudit::generate::GenerateOptions { out, days: check_days(days)?, seed, start, scale };
                 CommandConfig::Generate(GenerateConfig { options, json: format == SummaryFormat::Json })
+            }
+            Command::Detect { from, to, history_days, config, format } => {
+                let mut policy = read_policy(config.as_deref())?;
+                if let Some(days) = history_days {
+                    policy.history_days = check_days(days)?;
+                }
+                let options = kvaudit::detect::DetectOptions {
+                    from: parse_time("--from", from)?,
+                    to: parse_time("--to", to)?,
+                    policy,
+                };
+                CommandConfig::Detect(DetectConfig { options, json: format == SummaryFormat::Json })
+            }
+            Command::Evaluate { out, days, seed, scale, warmup_days, clean, format } => {
+                let days = check_days(days)?;
+                if warmup_days == 0 || warmup_days >= days {
+                    bail!("--warmup-days must be at least 1 and less than --days ({days}), not {warmup_days}");
+                }
+                if !(scale > 0.0 && scale <= 1000.0) {
+                    bail!("--scale must be above 0 and at most 1000, not {scale}");
+                }
+                CommandConfig::Evaluate(EvaluateConfig {
+                    out,
+                    days,
+                    seed,
+                    scale,
+                    warmup_days,
+                    clean,
+                    json: format == SummaryFormat::Json,
+                })
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

@@ -49,8 +49,32 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
         }
         Ok::<_, anyhow::Error>(())
     })?;
+    // 4. Detection, day by day after ten days of learning, as `kvaudit serve` would run it.
+    let start = options.start.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default();
+    let warmup = i64::from(config.days.min(10).saturating_sub(1).max(1));
+    let (first, end) = (start + chrono::Duration::days(warmup), start + chrono::Duration::days(i64::from(config.days)));
+    println!(
+        "\n4. Detecting unusual access day by day from {}, each day against the days before it ...",
+        first.format("%Y-%m-%d")
+    );
+    let policy = kvaudit::detect::Policy::default();
+    let mut alerts = runtime.block_on(kvaudit::evaluate::detect_daily(lake, first, end, &policy))?;
+    alerts.sort_by(|a, b| (a.window_start, a.kind).cmp(&(b.window_start, b.kind)));
+    println!("   {} alerts (planted incidents are listed in {}):", alerts.len(), generated.truth_path.display());
+    for alert in &alerts {
+        println!("   {}", super::detect::summary_line(alert));
+    }
+    if let Some(example) =
+        alerts.iter().max_by_key(|a| (a.severity, a.kind == kvaudit::alert::AlertKind::MassRetrieval))
+    {
+        println!("\n   One of them in full, as `kvaudit detect --format json` and webhooks deliver it:\n");
+        println!("{}", serde_json::to_string_pretty(example)?);
+    }
     let lake_flag = format!("--lake {}", lake.root().display());
     println!("\nTry next:");
+    println!(
+        "  kvaudit {lake_flag} query \"SELECT kind, severity, count(*) FROM alerts GROUP BY 1, 2 ORDER BY 3 DESC\""
+    );
     println!("  kvaudit {lake_flag} query --list");
     println!("  kvaudit {lake_flag} query --file queries/denied_access.sql");
     println!(

@@ -3,6 +3,8 @@
 pub mod args;
 mod config;
 mod demo;
+mod detect;
+mod evaluate;
 mod generate;
 mod ingest;
 mod query;
@@ -19,6 +21,8 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::Query(c) => query::run(&config.lake, c),
         CommandConfig::Generate(c) => generate::run(c),
         CommandConfig::Demo(c) => demo::run(&config.lake, c),
+        CommandConfig::Detect(c) => detect::run(&config.lake, c),
+        CommandConfig::Evaluate(c) => evaluate::run(c),
     }
 }
 

@@ -14,9 +14,18 @@ pub struct LakeLock {
 }
 
 impl LakeLock {
-    /// Takes the lock, or says who holds it.
+    /// Takes the writer lock (ingest, compaction), or says who holds it.
     pub fn acquire(lake: &LakePaths) -> Result<Self> {
-        let path = lake.lock_file();
+        Self::acquire_file(lake, lake.lock_file())
+    }
+
+    /// Takes the detector's lock (baselines and alerts), or says who holds it. It is apart
+    /// from the writer lock so that detection can run while ingest appends.
+    pub fn acquire_detector(lake: &LakePaths) -> Result<Self> {
+        Self::acquire_file(lake, lake.detect_lock_file())
+    }
+
+    fn acquire_file(lake: &LakePaths, path: std::path::PathBuf) -> Result<Self> {
         std::fs::create_dir_all(lake.state_dir()).at(lake.state_dir())?;
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).at(&path)?;
         match file.try_lock() {

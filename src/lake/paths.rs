@@ -86,6 +86,41 @@ impl LakePaths {
         self.state_dir().join("lake.lock")
     }
 
+    /// The detector's lock: one detection run at a time writes baselines and alerts.
+    pub fn detect_lock_file(&self) -> PathBuf {
+        self.state_dir().join("detect.lock")
+    }
+
+    /// What the detector remembers between runs (where the last run ended).
+    pub fn detector_state_file(&self) -> PathBuf {
+        self.state_dir().join("detector.json")
+    }
+
+    /// Which events files each materialized activity rollup was built from.
+    pub fn rollups_state_file(&self) -> PathBuf {
+        self.state_dir().join("rollups.json")
+    }
+
+    /// Materialized baselines.
+    pub fn baselines_dir(&self) -> PathBuf {
+        self.root.join("baselines")
+    }
+
+    /// Hourly caller activity, one partition per event date.
+    pub fn activity_dir(&self) -> PathBuf {
+        self.baselines_dir().join("activity")
+    }
+
+    /// The activity rollup of one event date.
+    pub fn activity_file(&self, date: NaiveDate) -> PathBuf {
+        self.activity_dir().join(partition_name(date)).join("activity.parquet")
+    }
+
+    /// Every alert raised, with its state.
+    pub fn alerts_file(&self) -> PathBuf {
+        self.root.join("alerts").join("alerts.jsonl")
+    }
+
     pub fn commit_file(&self, run: &RunId, seq: u32) -> PathBuf {
         self.commits_dir().join(format!("{}-{seq:05}.json", run.as_str()))
     }

@@ -23,6 +23,9 @@ pub enum QueryError {
     /// The lake directory could not be prepared for reading.
     #[error("{path}: {source}")]
     Io { path: std::path::PathBuf, source: std::io::Error },
+    /// The alert store could not be read.
+    #[error(transparent)]
+    Alerts(#[from] crate::alert::AlertError),
     /// `--file` or a query name did not resolve to SQL.
     #[error("no query named {0:?}; `kvaudit query --list` shows the named queries")]
     UnknownQuery(String),

@@ -14,14 +14,40 @@ pub struct NamedQuery {
 }
 
 macro_rules! queries {
-    ($($name:literal),* $(,)?) => {
-        &[$(NamedQuery { name: $name, sql: include_str!(concat!("../../queries/", $name, ".sql")) }),*]
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(NamedQuery { name: $name, sql: include_str!(concat!("../../queries/", $dir, $name, ".sql")) }),*]
     };
 }
 
 /// Every query in `queries/`, by name.
 pub const QUERIES: &[NamedQuery] =
-    queries!["events_per_vault", "top_identities", "events_per_day", "denied_access", "secret_readers",];
+    queries!["": "events_per_vault", "top_identities", "events_per_day", "denied_access", "secret_readers",];
+
+/// The detector's queries, `queries/detect/*.sql`. They read the relations the detector
+/// binds for a run (`scope`: the caller events of a time range; `history`: the activity
+/// rollup of the history window), not `events` directly, so they run through
+/// `detect::relations` rather than `kvaudit query`.
+pub const DETECTOR_QUERIES: &[NamedQuery] = queries!["detect/":
+    "activity",
+    "baseline_hourly",
+    "baseline_identities",
+    "baseline_addresses",
+    "baseline_active_hours",
+    "baseline_operations",
+    "baseline_objects",
+    "window_calls",
+    "sentinel_mass_secret_retrieval",
+    "sentinel_sensitive_operations",
+];
+
+/// The detector query of that name; a missing one is a bug caught by the registry test.
+pub fn detector_query(name: &str) -> &'static str {
+    DETECTOR_QUERIES
+        .iter()
+        .find(|q| q.name == name)
+        .map(|q| q.sql)
+        .unwrap_or_else(|| panic!("no detector query {name}"))
+}
 
 /// The query of that name (`events_per_vault`, or `queries/events_per_vault.sql`).
 pub fn find(name_or_path: &str) -> Option<&'static NamedQuery> {

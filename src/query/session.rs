@@ -35,7 +35,7 @@ pub struct QuerySession {
 }
 
 impl QuerySession {
-    /// Builds the session and registers `events`.
+    /// Builds the session and registers `events` and `alerts`.
     pub async fn open(options: &SessionOptions) -> Result<Self, QueryError> {
         let mut config = SessionConfig::new()
             // Identifiers as written: column names are lower-case snake case anyway, and
@@ -67,6 +67,11 @@ impl QuerySession {
         let table_config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(events_read_schema());
         let table = ListingTable::try_new(table_config)?;
         ctx.register_table("events", Arc::new(EventsTable::new(Arc::new(table))))?;
+        // `alerts`: the alert store, small enough to read whole at every session.
+        let store = crate::alert::AlertStore::open(&options.lake)?;
+        let batch = crate::alert::table::alerts_batch(store.alerts())?;
+        let alerts = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        ctx.register_table("alerts", Arc::new(alerts))?;
         Ok(QuerySession { ctx })
     }
 

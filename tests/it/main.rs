@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod crash;
+mod detect;
 mod fixtures;
 mod growth;
 mod queries;

@@ -100,16 +100,12 @@ pub fn fingerprint(path: &Path, upto: u64) -> Result<String, SourceError> {
     std::fs::File::open(path)
         .and_then(|f| f.take(n).read_to_end(&mut buf))
         .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-    Ok(format!("fnv64:{}:{:016x}", buf.len(), fnv1a(&buf)))
+    Ok(format!("fnv64:{}:{:016x}", buf.len(), crate::hash::fnv1a(&buf)))
 }
 
 /// The length a stored fingerprint covers.
 pub fn fingerprint_len(fingerprint: &str) -> Option<u64> {
     fingerprint.strip_prefix("fnv64:")?.split(':').next()?.parse().ok()
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]

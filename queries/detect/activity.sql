@@ -1,0 +1,20 @@
+-- Hourly caller activity per identity, vault, operation, object, address and outcome: the rollup every baseline is computed from, materialized once per event date under baselines/activity/.
+SELECT
+    date_trunc('hour', time) AS hour,
+    vault,
+    identity,
+    identity_appid,
+    identity_upn,
+    identity_type,
+    operation,
+    object_type,
+    object_name,
+    caller_ip,
+    CASE
+        WHEN http_status < 400 THEN 'ok'
+        WHEN http_status IN (401, 403) THEN 'denied'
+        ELSE 'error'
+    END AS outcome,
+    count(*) AS calls
+FROM scope
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11

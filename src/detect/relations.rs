@@ -1,0 +1,140 @@
+//! The relations the detector's SQL reads, bound for one run.
+//!
+//! `scope` is the caller events of a time range: `events` without the service's own
+//! records (`*EventGridNotification` are not caller activity), with an `identity` column
+//! (object id, else app id, else `ip:<address>` for unauthenticated calls), and, when the
+//! allow-list applies, without allow-listed first-party calls. `history` is the activity
+//! rollup of the history window: materialized days from `baselines/activity/` plus the
+//! part of the current day before the window, rolled up on the fly.
+//!
+//! Queries in `queries/detect/` name only these relations, so one file serves every run.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+
+use super::DetectError;
+use super::policy::AllowRule;
+use crate::lake::LakePaths;
+use crate::query::QuerySession;
+use crate::query::registry::detector_query;
+
+/// A SQL timestamp literal for `t`.
+pub fn timestamp_literal(t: DateTime<Utc>) -> String {
+    format!("TIMESTAMP '{}'", t.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+}
+
+/// The SQL predicate that is true for allow-listed calls (never NULL).
+pub fn allowed_predicate(allow: &[AllowRule]) -> String {
+    if allow.is_empty() {
+        return "false".to_owned();
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let rules: Vec<String> = allow
+        .iter()
+        .map(|r| {
+            let mut parts = vec![format!("identity_appid = {}", quote(&r.appid))];
+            if !r.operations.is_empty() {
+                let ops: Vec<String> = r.operations.iter().map(|o| quote(o)).collect();
+                parts.push(format!("operation IN ({})", ops.join(", ")));
+            }
+            format!("({})", parts.join(" AND "))
+        })
+        .collect();
+    format!("coalesce({}, false)", rules.join(" OR "))
+}
+
+/// Binds `scope` to the caller events of `[from, to)`; allow-listed calls are left out
+/// when `allow` is given (rollups keep them, so a changed allow-list needs no rebuild).
+pub async fn bind_scope(
+    session: &QuerySession,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    allow: Option<&[AllowRule]>,
+) -> Result<(), DetectError> {
+    let allowed = allow.map(allowed_predicate).unwrap_or_else(|| "false".to_owned());
+    let sql = format!(
+        "SELECT *, coalesce(identity_oid, identity_appid, 'ip:' || caller_ip, 'unknown') AS identity FROM events \
+         WHERE time >= {} AND time < {} AND operation NOT LIKE '%EventGridNotification' AND NOT {allowed}",
+        timestamp_literal(from),
+        timestamp_literal(to),
+    );
+    let view = session.context().sql(&sql).await?.into_view();
+    let ctx = session.context();
+    ctx.deregister_table("scope")?;
+    ctx.register_table("scope", view)?;
+    Ok(())
+}
+
+/// Runs a detector query and collects its schema and batches.
+pub async fn collect(session: &QuerySession, name: &str) -> Result<(SchemaRef, Vec<RecordBatch>), DetectError> {
+    let frame = session.context().sql(detector_query(name)).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    Ok((schema, frame.collect().await?))
+}
+
+/// Binds `history` to the activity of `[start, end)`: materialized rollups of the whole
+/// days in it, and an on-the-fly rollup of the partial day before `end`. Allow-listed
+/// calls are left out.
+pub async fn bind_history(
+    session: &QuerySession,
+    lake: &LakePaths,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    allow: &[AllowRule],
+) -> Result<(), DetectError> {
+    let ctx = session.context();
+    let day_start = end.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(end);
+
+    // The partial day [day_start, end): rolled up now, in memory.
+    bind_scope(session, day_start.max(start), end, None).await?;
+    let frame = ctx.sql(detector_query("activity")).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let recent = if day_start < end { frame.collect().await? } else { Vec::new() };
+    ctx.deregister_table("recent_activity")?;
+    ctx.register_table("recent_activity", Arc::new(MemTable::try_new(schema.clone(), vec![recent])?))?;
+
+    // The materialized days.
+    let dir = lake.activity_dir();
+    let has_files = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+    ctx.deregister_table("activity")?;
+    if has_files {
+        let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+        let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
+        let config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(schema.clone());
+        ctx.register_table("activity", Arc::new(ListingTable::try_new(config)?))?;
+    } else {
+        let mut fields: Vec<_> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(arrow::datatypes::Field::new("date", DataType::Utf8, true));
+        let empty = Arc::new(arrow::datatypes::Schema::new(fields));
+        ctx.register_table("activity", Arc::new(MemTable::try_new(empty, vec![vec![]])?))?;
+    }
+
+    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let columns = columns.join(", ");
+    let allowed = allowed_predicate(allow);
+    let sql = format!(
+        "SELECT {columns} FROM activity WHERE date >= '{}' AND date < '{}' AND hour >= {} \
+         UNION ALL SELECT {columns} FROM recent_activity",
+        date_text(start.date_naive()),
+        date_text(day_start.date_naive()),
+        timestamp_literal(start),
+    );
+    let sql = format!("SELECT * FROM ({sql}) WHERE NOT {allowed}");
+    let view = ctx.sql(&sql).await?.into_view();
+    ctx.deregister_table("history")?;
+    ctx.register_table("history", view)?;
+    Ok(())
+}
+
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
