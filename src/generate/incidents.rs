@@ -109,7 +109,8 @@ fn person_ip(world: &World, id: IdentityId, network: usize) -> Ipv4Addr {
     world.identities[id].networks[network].hosts[0]
 }
 
-/// Plants every incident in `world`.
+/// Plants every incident in `world` whose vaults it has (a small world, `--vaults`, lacks
+/// some: their stories are not planted, and not in the truth).
 pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
     let mut plan = Plan::default();
     let mut events = Vec::new();

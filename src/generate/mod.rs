@@ -18,6 +18,15 @@
 //! ([`record`] shapes each line). Memory holds one hour of steady traffic and the scripted
 //! events of about a day, whatever the scale.
 //!
+//! Population: [`GenerateOptions::teams`] replicates the organisation. Team 0 is exactly the
+//! one-team world; team `k` has its own names (suffix `-tKK`), ids, subscriptions, networks,
+//! secrets, traffic and incidents, all from streams of its own ([`rng::team_stream`]), so
+//! adding teams never changes the bytes of the others. Microsoft first-party services are
+//! the tenant's and shared. [`GenerateOptions::vaults`] keeps fewer vaults a team (the
+//! richest in stories first, [`cast::keep_vaults`]) and only what uses them; a story whose
+//! vault is gone is not planted. [`GenerateOptions::incidents`] off generates the same world
+//! without any planted story ([`cast::without_incidents`]): data for false-alert rates.
+//!
 //! A record whose `time` falls in the last minute of an hour is, three times in ten, received
 //! in the next hour and filed in that hour's blob, as Azure Monitor does; so the first blob
 //! of a day can hold records of the previous day, and one blob after the period can exist.
