@@ -80,9 +80,18 @@ pub enum Command {
         /// First day (UTC), YYYY-MM-DD.
         #[arg(long, default_value = "2026-10-01")]
         start: String,
-        /// Multiplies the steady traffic (1.0 ≈ 30k records a day).
+        /// Multiplies the steady traffic (1.0 ≈ 30k records a day per team).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Replicas of the organisation (6 vaults, about 18 identities each), named -t01, -t02, ….
+        #[arg(long, default_value_t = 1)]
+        teams: u32,
+        /// Vaults kept per team (1 to 6), with only the identities that use them.
+        #[arg(long, default_value_t = 6)]
+        vaults: u32,
+        /// Plant no incidents: the same world's ordinary traffic only.
+        #[arg(long)]
+        no_incidents: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
     },

@@ -135,13 +135,22 @@ impl Config {
                 };
                 CommandConfig::Query(QueryConfig { source, format })
             }
-            Command::Generate { out, days, seed, start, scale, format } => {
+            Command::Generate { out, days, seed, start, scale, teams, vaults, no_incidents, format } => {
                 let start = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
                     .with_context(|| format!("--start must be a date like 2026-10-01, not {start:?}"))?;
                 if !(scale > 0.0 && scale <= 1000.0) {
                     bail!("--scale must be above 0 and at most 1000, not {scale}");
                 }
-                let options = kvaudit::generate::GenerateOptions { out, days: check_days(days)?, seed, start, scale };
+                if !(1..=1000).contains(&teams) {
+                    bail!("--teams must be between 1 and 1000, not {teams}");
+                }
+                if !(1..=6).contains(&vaults) {
+                    bail!("--vaults must be between 1 and 6, not {vaults}");
+                }
+                let days = check_days(days)?;
+                let incidents = !no_incidents;
+                let options =
+                    kvaudit::generate::GenerateOptions { out, days, seed, start, scale, teams, vaults, incidents };
                 CommandConfig::Generate(GenerateConfig { options, json: format == SummaryFormat::Json })
             }
             Command::Detect { from, to, history_days, config, format } => {

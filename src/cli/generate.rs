@@ -10,11 +10,16 @@ pub fn run(config: GenerateConfig) -> Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         println!(
-            "generated {} records in {} files ({:.1} MB) with {} planted incidents under {}; truth in {}, inventory in {}",
+            "generated {} records in {} files ({:.1} MB) from {} identities and {} vaults ({} team{}) with {} findings in the truth file{} under {}; truth in {}, inventory in {}",
             summary.records,
             summary.files,
             summary.bytes as f64 / 1e6,
+            summary.identities,
+            summary.vaults,
+            summary.teams,
+            if summary.teams == 1 { "" } else { "s" },
             summary.incidents,
+            if config.options.incidents { "" } else { " (no planted incidents)" },
             config.options.out.display(),
             summary.truth_path.display(),
             summary.inventory_path.display()

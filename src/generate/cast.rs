@@ -10,6 +10,7 @@
 //! Rates are requests per hour at an application's busiest hour at scale 1; together they
 //! make about 25–30 thousand records a day.
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use super::event::Op;
@@ -168,6 +169,7 @@ pub struct Handles {
     pub data_pipeline_test: IdentityId,
     pub build_agent: IdentityId,
     pub reporting_etl: IdentityId,
+    pub reporting_app: usize,
     pub alice: IdentityId,
     pub bob: IdentityId,
     pub carol: IdentityId,
@@ -207,29 +209,71 @@ fn typed(mut spec: SecretSpec, content_type: &'static str) -> SecretSpec {
     spec
 }
 
-/// Builds the world for a period of `days` days from `start`.
-pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
+/// Builds the world of team `team` for a period of `days` days from `start`: team 0 is the
+/// organisation as named above; team `k > 0` is a replica of it with `-tKK` appended to its
+/// vault, identity and resource names and UPNs, and its own subscriptions, ids, networks
+/// (none in `used_prefixes`, which gains this team's), secrets and versions, all drawn from
+/// `rng`. Microsoft services keep their names (see [`share_microsoft_services`]).
+pub fn build(rng: Rand, start: Ticks, days: u32, team: u32, used_prefixes: &mut HashSet<[u8; 3]>) -> (World, Handles) {
+    let sfx = if team == 0 { String::new() } else { format!("-t{team:02}") };
+    let named = |base: &str| format!("{base}{sfx}");
+    // Storage account names are lower-case letters and digits only.
+    let storage_name = format!("stdataprod01{}", sfx.replace('-', ""));
     let (mut b, subs) = Builder::new(rng, start, days, 2);
+    b.used_prefixes = std::mem::take(used_prefixes);
     let (prod_sub, nonprod_sub) = (subs[0].clone(), subs[1].clone());
     let at = |b: &Builder, f: f64, h: i64, m: i64| b.world().at(f, h, m);
     let workday = |b: &Builder, f: f64, h: i64, m: i64| b.world().workday_at(f, h, m);
 
     // ---- Vaults -------------------------------------------------------------------------
-    let vault = |b: &mut Builder, name, sub: &str, rg, location, env, auth, purge_protection| {
+    let vault = |b: &mut Builder, name: String, sub: &str, rg, location, env, auth, purge_protection| {
         let spec = VaultSpec { name, resource_group: rg, location, env, auth, purge_protection };
         b.vault(spec, sub)
     };
     use Authorization::{AccessPolicy, Rbac};
-    let pay_prod =
-        vault(&mut b, "kv-payments-prod", &prod_sub, "rg-payments-prod", "westeurope", Env::Prod, AccessPolicy, true);
-    let pay_dev =
-        vault(&mut b, "kv-payments-dev", &nonprod_sub, "rg-payments-dev", "westeurope", Env::Dev, AccessPolicy, false);
-    let web_prod = vault(&mut b, "kv-web-prod", &prod_sub, "rg-web-prod", "northeurope", Env::Prod, Rbac, true);
-    let data_prod = vault(&mut b, "kv-data-prod", &prod_sub, "rg-data-prod", "westeurope", Env::Prod, Rbac, true);
-    let data_test =
-        vault(&mut b, "kv-data-test", &nonprod_sub, "rg-data-test", "westeurope", Env::Test, AccessPolicy, false);
-    let shared_prod =
-        vault(&mut b, "kv-shared-prod", &prod_sub, "rg-platform-shared", "westeurope", Env::Prod, AccessPolicy, true);
+    let pay_prod = vault(
+        &mut b,
+        named("kv-payments-prod"),
+        &prod_sub,
+        "rg-payments-prod",
+        "westeurope",
+        Env::Prod,
+        AccessPolicy,
+        true,
+    );
+    let pay_dev = vault(
+        &mut b,
+        named("kv-payments-dev"),
+        &nonprod_sub,
+        "rg-payments-dev",
+        "westeurope",
+        Env::Dev,
+        AccessPolicy,
+        false,
+    );
+    let web_prod = vault(&mut b, named("kv-web-prod"), &prod_sub, "rg-web-prod", "northeurope", Env::Prod, Rbac, true);
+    let data_prod =
+        vault(&mut b, named("kv-data-prod"), &prod_sub, "rg-data-prod", "westeurope", Env::Prod, Rbac, true);
+    let data_test = vault(
+        &mut b,
+        named("kv-data-test"),
+        &nonprod_sub,
+        "rg-data-test",
+        "westeurope",
+        Env::Test,
+        AccessPolicy,
+        false,
+    );
+    let shared_prod = vault(
+        &mut b,
+        named("kv-shared-prod"),
+        &prod_sub,
+        "rg-platform-shared",
+        "westeurope",
+        Env::Prod,
+        AccessPolicy,
+        true,
+    );
 
     // ---- Secrets and keys ---------------------------------------------------------------
     let ord = |b: &mut Builder, v: VaultId, name, tags| {
@@ -371,7 +415,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     };
     let uami = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
-    let payments_api = b.identity("payments-api", IdentityKind::ServicePrincipal, "1");
+    let payments_api = b.identity(named("payments-api"), IdentityKind::ServicePrincipal, "1");
     b.network(payments_api, "payments-api aks egress", Place::Azure, 4);
     b.identity_mut(payments_api).clients = vec![DOTNET, DOTNET_KEYS, PYTHON_WINDOWS];
     let stolen_client = 2;
@@ -383,8 +427,9 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Missing { vault: pay_prod, name: "optional-feature-override" }, 3.0);
     b.read(app, ReadTarget::Key { key: pp_signing, op: Op::KeySign }, 100.0).client = 1;
 
-    let payments_worker = b.identity("payments-worker", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(payments_worker).mirid = Some(mirid(&prod_sub, "rg-payments-prod", uami, "id-payments-worker"));
+    let payments_worker = b.identity(named("payments-worker"), IdentityKind::ManagedIdentity, "2");
+    b.identity_mut(payments_worker).mirid =
+        Some(mirid(&prod_sub, "rg-payments-prod", uami, &named("id-payments-worker")));
     b.network(payments_worker, "payments-worker aks egress", Place::Azure, 3);
     b.identity_mut(payments_worker).clients = vec![JAVA];
     let app = b.app(payments_worker, &STEADY, 1, 0.8);
@@ -394,7 +439,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     // A production worker configured with one development secret (`environment_crossover`).
     b.read(app, ReadTarget::Secret(pd_tokenizer), 5.0);
 
-    let payments_api_dev = b.identity("payments-api-dev", IdentityKind::ServicePrincipal, "1");
+    let payments_api_dev = b.identity(named("payments-api-dev"), IdentityKind::ServicePrincipal, "1");
     b.network(payments_api_dev, "payments dev egress", Place::Azure, 2);
     b.identity_mut(payments_api_dev).clients = vec![DOTNET];
     let app = b.app(payments_api_dev, &BUSINESS, 1, 0.2);
@@ -404,9 +449,9 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(pd_sandbox), 6.0);
     b.read(app, ReadTarget::Secret(pd_merchant), 4.0);
 
-    let web_frontend = b.identity("web-frontend", IdentityKind::ManagedIdentity, "2");
+    let web_frontend = b.identity(named("web-frontend"), IdentityKind::ManagedIdentity, "2");
     b.identity_mut(web_frontend).mirid =
-        Some(mirid(&prod_sub, "rg-web-prod", "Microsoft.Web/sites", "app-web-frontend-prod"));
+        Some(mirid(&prod_sub, "rg-web-prod", "Microsoft.Web/sites", &named("app-web-frontend-prod")));
     b.network(web_frontend, "app service outbound", Place::Azure, 5);
     b.identity_mut(web_frontend).clients = vec![NODE];
     let web_frontend_app = b.app(web_frontend, &CONSUMER, 1, 1.1);
@@ -424,7 +469,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
 
     // Reads the same Redis password as the frontend (`shared_secret`), and switched from
     // the old SendGrid key to the new one early in the period (`stale_secret`).
-    let web_worker = b.identity("web-worker", IdentityKind::ServicePrincipal, "2");
+    let web_worker = b.identity(named("web-worker"), IdentityKind::ServicePrincipal, "2");
     b.network(web_worker, "web worker egress", Place::Azure, 2);
     b.identity_mut(web_worker).clients = vec![DOTNET];
     let app = b.app(web_worker, &STEADY, 1, 0.9);
@@ -435,8 +480,8 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.secret_mut(wp_old_sendgrid).unread_from = Some(sendgrid_switch);
     b.read(app, ReadTarget::Secret(wp_analytics), 15.0);
 
-    let data_pipeline = b.identity("data-pipeline", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(data_pipeline).mirid = Some(mirid(&prod_sub, "rg-data-prod", uami, "id-data-pipeline"));
+    let data_pipeline = b.identity(named("data-pipeline"), IdentityKind::ManagedIdentity, "2");
+    b.identity_mut(data_pipeline).mirid = Some(mirid(&prod_sub, "rg-data-prod", uami, &named("id-data-pipeline")));
     b.network(data_pipeline, "aks private endpoint subnet", Place::Private, 4);
     b.identity_mut(data_pipeline).clients = vec![PYTHON, PYTHON_KEYS];
     let app = b.app(data_pipeline, &STEADY, 0, 0.9);
@@ -452,9 +497,9 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Key { key: dp_kek, op: Op::KeyUnwrap }, 60.0).client = 1;
 
     // The storage account's own identity wrapping and unwrapping its customer-managed key.
-    let storage_mi = b.identity("stdataprod01", IdentityKind::ManagedIdentity, "2");
+    let storage_mi = b.identity(storage_name.clone(), IdentityKind::ManagedIdentity, "2");
     b.identity_mut(storage_mi).mirid =
-        Some(mirid(&prod_sub, "rg-data-prod", "Microsoft.Storage/storageAccounts", "stdataprod01"));
+        Some(mirid(&prod_sub, "rg-data-prod", "Microsoft.Storage/storageAccounts", &storage_name));
     b.network(storage_mi, "azure storage", Place::Azure, 2);
     b.identity_mut(storage_mi).clients = vec![STORAGE_CMK];
     let app = b.app(storage_mi, &STEADY, 0, 1.0);
@@ -463,7 +508,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, cmk(Op::KeyWrap), 2.0);
     b.read(app, cmk(Op::KeyGet), 2.0);
 
-    let data_pipeline_test = b.identity("data-pipeline-test", IdentityKind::ServicePrincipal, "1");
+    let data_pipeline_test = b.identity(named("data-pipeline-test"), IdentityKind::ServicePrincipal, "1");
     b.network(data_pipeline_test, "data test runners", Place::Azure, 2);
     b.identity_mut(data_pipeline_test).clients = vec![PYTHON];
     let app = b.app(data_pipeline_test, &BUSINESS, 1, 0.3);
@@ -472,7 +517,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(dt_eventhub), 10.0);
     b.read(app, ReadTarget::Secret(dt_databricks), 6.0);
 
-    let platform_gateway = b.identity("platform-gateway", IdentityKind::ServicePrincipal, "2");
+    let platform_gateway = b.identity(named("platform-gateway"), IdentityKind::ServicePrincipal, "2");
     b.network(platform_gateway, "gateway egress", Place::Azure, 3);
     b.identity_mut(platform_gateway).clients = vec![GO];
     let app = b.app(platform_gateway, &BUSINESS, 1, 0.7);
@@ -481,14 +526,14 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(sp_partner), 45.0);
     b.read(app, ReadTarget::Secret(sp_tls), 25.0);
 
-    let grafana = b.identity("grafana", IdentityKind::ServicePrincipal, "1");
+    let grafana = b.identity(named("grafana"), IdentityKind::ServicePrincipal, "1");
     b.network(grafana, "grafana", Place::Azure, 1);
     b.identity_mut(grafana).clients = vec![GRAFANA];
     let app = b.app(grafana, &STEADY, 1, 1.0);
     b.read(app, ReadTarget::Secret(sp_grafana), 4.0);
     b.read(app, ReadTarget::Secret(sp_slack), 6.0);
 
-    let build_agent = b.identity("build-agent", IdentityKind::ServicePrincipal, "1");
+    let build_agent = b.identity(named("build-agent"), IdentityKind::ServicePrincipal, "1");
     b.network(build_agent, "self-hosted build agents", Place::Azure, 3);
     b.identity_mut(build_agent).clients = vec![BUILD_AGENT];
     let app = b.app(build_agent, &BUSINESS, 1, 0.15);
@@ -497,10 +542,11 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     b.read(app, ReadTarget::Secret(sp_artifactory), 30.0);
 
     // ---- People ---------------------------------------------------------------------------
-    let person = |b: &mut Builder, name: &'static str, upn: &str, offset_minutes: i64| {
-        let id = b.identity(name, IdentityKind::User, "0");
+    let person = |b: &mut Builder, name: &str, upn: &str, offset_minutes: i64| {
+        let id = b.identity(named(name), IdentityKind::User, "0");
         let identity = b.identity_mut(id);
-        identity.upn = Some(upn.to_owned());
+        let (user, domain) = upn.split_once('@').unwrap_or((upn, "contoso.com"));
+        identity.upn = Some(format!("{}@{domain}", named(user)));
         identity.utc_offset = offset_minutes * MINUTE;
         id
     };
@@ -565,31 +611,31 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     });
 
     // ---- Jobs and Microsoft services ------------------------------------------------------
-    let backup = b.identity("kv-backup", IdentityKind::ManagedIdentity, "2");
-    b.identity_mut(backup).mirid = Some(mirid(&prod_sub, "rg-platform-shared", uami, "id-kv-backup"));
+    let backup = b.identity(named("kv-backup"), IdentityKind::ManagedIdentity, "2");
+    b.identity_mut(backup).mirid = Some(mirid(&prod_sub, "rg-platform-shared", uami, &named("id-kv-backup")));
     b.network(backup, "backup runner", Place::Azure, 1);
     b.identity_mut(backup).clients = vec![PYTHON_BACKUP];
     b.set_backup(Backup { identity: backup, vaults: vec![pay_prod, data_prod], at: 2 * HOUR });
 
-    let rotator = b.identity("func-secret-rotator", IdentityKind::ManagedIdentity, "2");
+    let rotator = b.identity(named("func-secret-rotator"), IdentityKind::ManagedIdentity, "2");
     b.identity_mut(rotator).mirid =
-        Some(mirid(&prod_sub, "rg-platform-shared", "Microsoft.Web/sites", "func-secret-rotator"));
+        Some(mirid(&prod_sub, "rg-platform-shared", "Microsoft.Web/sites", &named("func-secret-rotator")));
     b.network(rotator, "functions outbound", Place::Azure, 2);
     b.identity_mut(rotator).clients = vec![DOTNET_FUNCTIONS];
     b.set_rotator(Rotator { identity: rotator, secrets: vec![pp_jwt, wp_session, dp_storage], at: 4 * HOUR });
 
-    let arg = b.identity("Azure Resource Graph", IdentityKind::MicrosoftService, "2");
+    let arg = b.identity("Azure Resource Graph".to_owned(), IdentityKind::MicrosoftService, "2");
     b.identity_mut(arg).appid = RESOURCE_GRAPH_APPID.to_owned();
     b.network(arg, "resource graph", Place::Azure, 2);
     b.identity_mut(arg).clients = vec![RESOURCE_GRAPH];
     b.scanner(Scanner { identity: arg, every: 4 * HOUR });
-    let policy = b.identity("Azure Policy Insights", IdentityKind::MicrosoftService, "2");
+    let policy = b.identity("Azure Policy Insights".to_owned(), IdentityKind::MicrosoftService, "2");
     b.identity_mut(policy).appid = POLICY_INSIGHTS_APPID.to_owned();
     b.network(policy, "policy insights", Place::Azure, 2);
     b.identity_mut(policy).clients = vec![POLICY];
     b.scanner(Scanner { identity: policy, every: DAY });
 
-    let app_service = b.identity("Microsoft Azure App Service", IdentityKind::MicrosoftService, "2");
+    let app_service = b.identity("Microsoft Azure App Service".to_owned(), IdentityKind::MicrosoftService, "2");
     b.identity_mut(app_service).appid = APP_SERVICE_APPID.to_owned();
     b.network(app_service, "app service control plane", Place::Azure, 2);
     b.identity_mut(app_service).clients = vec![APP_SERVICE];
@@ -631,11 +677,11 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
     let spec = ordinary(&mut b.rng, days, "reporting-readonly-conn", TAGS_DATA_PROD);
     let spec = SecretSpec { content_type: Some("text/plain"), ..spec };
     let dp_reporting = b.new_secret(data_prod, spec, created, (bob, 0, 1));
-    let reporting_etl = b.identity("reporting-etl", IdentityKind::ServicePrincipal, "1");
+    let reporting_etl = b.identity(named("reporting-etl"), IdentityKind::ServicePrincipal, "1");
     b.network(reporting_etl, "reporting vm", Place::Azure, 1);
     b.identity_mut(reporting_etl).clients = vec![PYTHON];
-    let app = b.app(reporting_etl, &BUSINESS, 1, 0.2);
-    b.read(app, ReadTarget::Secret(dp_reporting), 6.0).from = Some(reporting_from.max(created + 10 * MINUTE));
+    let reporting_app = b.app(reporting_etl, &BUSINESS, 1, 0.2);
+    b.read(reporting_app, ReadTarget::Secret(dp_reporting), 6.0).from = Some(reporting_from.max(created + 10 * MINUTE));
 
     let stolen_from = b.address(Place::Europe);
     let handles = Handles {
@@ -651,6 +697,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
         data_pipeline_test,
         build_agent,
         reporting_etl,
+        reporting_app,
         alice,
         bob,
         carol,
@@ -661,5 +708,58 @@ pub fn build(rng: Rand, start: Ticks, days: u32) -> (World, Handles) {
         tmp_migration_token,
         reporting_from: reporting_from.max(created + 10 * MINUTE),
     };
+    *used_prefixes = std::mem::take(&mut b.used_prefixes);
     (b.finish(), handles)
+}
+
+/// The order in which `--vaults K` keeps a team's vaults: the first K of these, richest in
+/// stories first (kv-web-prod alone already has a volume spike, a mass retrieval and a
+/// denial burst; with kv-payments-prod a backup and a leaked credential; and so on).
+fn vault_preference(h: &Handles) -> [VaultId; 6] {
+    [h.web_prod, h.pay_prod, h.data_prod, h.pay_dev, h.data_test, h.shared_prod]
+}
+
+/// The number of vaults of a team.
+pub const TEAM_VAULTS: u32 = 6;
+
+/// Keeps the first `count` vaults of [`vault_preference`] and what uses them
+/// ([`World::keep_vaults`]); the vault handles of the others become [`ABSENT`].
+pub fn keep_vaults(world: &mut World, h: &mut Handles, count: u32) {
+    if count >= TEAM_VAULTS {
+        return;
+    }
+    let keep: Vec<VaultId> = vault_preference(h)[..count as usize].to_vec();
+    let map = world.keep_vaults(&keep);
+    let remap = |v: &mut VaultId| *v = map.get(*v).copied().flatten().unwrap_or(ABSENT);
+    for v in [&mut h.pay_prod, &mut h.pay_dev, &mut h.web_prod, &mut h.data_prod, &mut h.data_test, &mut h.shared_prod]
+    {
+        remap(v);
+    }
+    remap(&mut h.tmp_migration_token.vault);
+}
+
+/// A vault handle whose vault was left out (`--vaults`).
+pub const ABSENT: VaultId = VaultId::MAX;
+
+/// The world without the parts of planted stories that live in the cast: the migration
+/// token is never deleted (its delete and purge are the incident) and the reporting tool is
+/// never onboarded (its first read is the `new_identity` incident). Everything else, every
+/// id and every draw, stays as it is.
+pub fn without_incidents(world: &mut World, h: &Handles) {
+    if let Some(secret) = world.vaults.get_mut(h.tmp_migration_token.vault) {
+        secret.secrets[h.tmp_migration_token.index].deleted = None;
+    }
+    world.apps[h.reporting_app].reads.clear();
+}
+
+/// Microsoft first-party services are one service principal per tenant, whatever the team:
+/// team `k > 0` takes the object id and addresses of team 0's.
+pub fn share_microsoft_services(first: &World, world: &mut World) {
+    for identity in world.identities.iter_mut().filter(|i| i.kind == IdentityKind::MicrosoftService) {
+        if let Some(same) = first.identities.iter().find(|i| i.kind == identity.kind && i.appid == identity.appid) {
+            identity.oid = same.oid.clone();
+            identity.networks = same.networks.clone();
+        }
+    }
+    world.tenant_id = first.tenant_id.clone();
 }

@@ -18,6 +18,15 @@
 //! ([`record`] shapes each line). Memory holds one hour of steady traffic and the scripted
 //! events of about a day, whatever the scale.
 //!
+//! Population: [`GenerateOptions::teams`] replicates the organisation. Team 0 is exactly the
+//! one-team world; team `k` has its own names (suffix `-tKK`), ids, subscriptions, networks,
+//! secrets, traffic and incidents, all from streams of its own ([`rng::team_stream`]), so
+//! adding teams never changes the bytes of the others. Microsoft first-party services are
+//! the tenant's and shared. [`GenerateOptions::vaults`] keeps fewer vaults a team (the
+//! richest in stories first, [`cast::keep_vaults`]) and only what uses them; a story whose
+//! vault is gone is not planted. [`GenerateOptions::incidents`] off generates the same world
+//! without any planted story ([`cast::without_incidents`]): data for false-alert rates.
+//!
 //! A record whose `time` falls in the last minute of an hour is, three times in ten, received
 //! in the next hour and filed in that hour's blob, as Azure Monitor does; so the first blob
 //! of a day can hold records of the previous day, and one blob after the period can exist.
@@ -45,7 +54,7 @@ mod world;
 mod tests;
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap, HashSet};
 use std::fs;
 use std::io;
 use std::path::PathBuf;
@@ -70,9 +79,18 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// First day of the period, UTC (default 2026-10-01).
     pub start: NaiveDate,
-    /// Multiplies steady application traffic (1.0 ≈ 28 000 records a day). People, jobs and
-    /// incidents do not scale.
+    /// Multiplies steady application traffic (1.0 ≈ 28 000 records a day per team). People,
+    /// jobs and incidents do not scale.
     pub scale: f64,
+    /// Teams (default 1): team 0 is the organisation; each further team is a replica of it
+    /// with its own names (suffix `-tKK`), ids, networks, secrets, traffic and incidents.
+    pub teams: u32,
+    /// Vaults kept per team, 1 to 6 (default 6, all): a smaller world keeps the vaults
+    /// richest in stories first and only the identities that use them.
+    pub vaults: u32,
+    /// Plant the unusual-access incidents and practice stories (default true). Without, the
+    /// same world generates only its ordinary traffic: data with no incidents.
+    pub incidents: bool,
 }
 
 impl Default for GenerateOptions {
@@ -83,6 +101,9 @@ impl Default for GenerateOptions {
             seed: 42,
             start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default(),
             scale: 1.0,
+            teams: 1,
+            vaults: cast::TEAM_VAULTS,
+            incidents: true,
         }
     }
 }
@@ -98,6 +119,12 @@ pub struct GenerateSummary {
     pub bytes: u64,
     /// Findings listed in the truth file.
     pub incidents: usize,
+    /// Teams generated.
+    pub teams: u32,
+    /// Distinct identities calling Key Vault (as in the truth file).
+    pub identities: usize,
+    /// Vaults generated.
+    pub vaults: usize,
     pub truth_path: PathBuf,
     pub inventory_path: PathBuf,
 }
@@ -111,6 +138,12 @@ pub enum GenerateError {
     /// `scale` is negative, not a number, or absurdly large.
     #[error("scale must be a number between 0 and {max}, got {scale}", max = MAX_SCALE)]
     InvalidScale { scale: f64 },
+    /// `teams` is zero or more than vault names can number.
+    #[error("teams must be between 1 and {max}, got {teams}", max = MAX_TEAMS)]
+    InvalidTeams { teams: u32 },
+    /// `vaults` is zero or more than a team has.
+    #[error("vaults must be between 1 and {max}, got {vaults}", max = cast::TEAM_VAULTS)]
+    InvalidVaults { vaults: u32 },
     /// The output directory already holds generated logs: writing over them would mix two
     /// runs (different options leave different blobs behind).
     #[error("{} already exists; remove it or choose another output directory", path.display())]
@@ -140,6 +173,8 @@ pub enum GenerateError {
 
 const MAX_DAYS: u32 = 3660;
 const MAX_SCALE: f64 = 10_000.0;
+/// Team suffixes `-t01` … `-t999` keep every vault name within Key Vault's 24 characters.
+const MAX_TEAMS: u32 = 1000;
 /// Share of records in an hour's last minute that are received in the next hour.
 const LATE_SHARE: f64 = 0.3;
 const LATE_WINDOW: Ticks = MINUTE;
@@ -152,6 +187,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     if !(opts.scale >= 0.0 && opts.scale <= MAX_SCALE) {
         return Err(GenerateError::InvalidScale { scale: opts.scale });
     }
+    if opts.teams == 0 || opts.teams > MAX_TEAMS {
+        return Err(GenerateError::InvalidTeams { teams: opts.teams });
+    }
+    if opts.vaults == 0 || opts.vaults > cast::TEAM_VAULTS {
+        return Err(GenerateError::InvalidVaults { vaults: opts.vaults });
+    }
     let container = opts.out.join(layout::CONTAINER);
     if container.exists() {
         return Err(GenerateError::OutputExists { path: container });
@@ -159,74 +200,91 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     fs::create_dir_all(&opts.out).map_err(|source| GenerateError::CreateDir { path: opts.out.clone(), source })?;
 
     let start = time::from_date(opts.start);
-    let (world, handles) = cast::build(rng::stream(opts.seed, "world", 0), start, opts.days);
-    let plan = incidents::plan(&world, &handles, &mut rng::stream(opts.seed, "incidents", 0));
+    let mut used_prefixes = HashSet::new();
+    let mut teams: Vec<Team> = Vec::with_capacity(opts.teams as usize);
+    let mut incidents = Vec::new();
+    for k in 0..opts.teams {
+        let stream = rng::stream(opts.seed, "world", u64::from(k));
+        let (mut world, mut handles) = cast::build(stream, start, opts.days, k, &mut used_prefixes);
+        if let Some(first) = teams.first() {
+            cast::share_microsoft_services(&first.world, &mut world);
+        }
+        cast::keep_vaults(&mut world, &mut handles, opts.vaults);
+        let plan = if opts.incidents {
+            incidents::plan(&world, &handles, &mut rng::stream(opts.seed, "incidents", u64::from(k)))
+        } else {
+            cast::without_incidents(&mut world, &handles);
+            incidents::Plan::default()
+        };
+        incidents.extend(truth::derived(&world));
+        incidents.extend(plan.truth);
+        let mut queue = Queue::default();
+        for ev in plan.events {
+            queue.push(ev);
+        }
+        let people = people::People::new(&world);
+        let carried = vec![Vec::new(); world.vaults.len()];
+        teams.push(Team { index: k, world, modifiers: plan.modifiers, queue, people, carried });
+    }
+    let identities: BTreeSet<&str> = teams
+        .iter()
+        .flat_map(|t| t.world.active_identities().into_iter().map(|id| t.world.identities[id].oid.as_str()))
+        .collect();
+    let identities = identities.len();
+    let vaults: usize = teams.iter().map(|t| t.world.vaults.len()).sum();
     tracing::info!(
-        vaults = world.vaults.len(),
-        identities = world.identities.len(),
-        planted = plan.truth.len(),
+        teams = opts.teams,
+        vaults,
+        identities,
+        findings = incidents.len(),
         "Generating synthetic Key Vault logs."
     );
 
-    let mut queue = Queue::default();
-    for ev in plan.events {
-        queue.push(ev);
-    }
-    let mut people = people::People::new(&world);
     let mut writer = BlobWriter::new(&opts.out);
-    let vaults = world.vaults.len();
-    let mut carried: Vec<Vec<Event>> = vec![Vec::new(); vaults];
-
+    let seed = opts.seed;
     for day in 0..i64::from(opts.days) {
-        for ev in people.day(&world, day, &mut rng::stream(opts.seed, "people", day as u64)) {
-            queue.push(ev);
-        }
-        for ev in routine::day(&world, day, &mut rng::stream(opts.seed, "routine", day as u64)) {
-            queue.push(ev);
+        for team in &mut teams {
+            let (world, k) = (&team.world, team.index);
+            for ev in team.people.day(world, day, &mut rng::team_stream(seed, "people", k, day as u64)) {
+                team.queue.push(ev);
+            }
+            for ev in routine::day(world, day, &mut rng::team_stream(seed, "routine", k, day as u64)) {
+                team.queue.push(ev);
+            }
         }
         for h in 0..24 {
-            let hour = world.start + day * DAY + h * HOUR;
+            let hour = start + day * DAY + h * HOUR;
             let index = (day * 24 + h) as u64;
-            let mut buckets = std::mem::replace(&mut carried, vec![Vec::new(); vaults]);
-            traffic::hour(
-                &world,
-                &plan.modifiers,
-                hour,
-                opts.scale,
-                &mut rng::stream(opts.seed, "traffic", index),
-                &mut buckets,
-            );
-            queue.drain_before(hour + HOUR, world.start, &mut buckets);
-            let mut late_rng = rng::stream(opts.seed, "late", index);
-            for (v, bucket) in buckets.iter_mut().enumerate() {
-                // Stable sort: equal times keep generation order, which is deterministic.
-                bucket.sort_by_key(|e| e.time);
-                let late_from = hour + HOUR - LATE_WINDOW;
-                let split = bucket.partition_point(|e| e.time < late_from);
-                let mut kept = bucket.split_off(split);
-                for ev in kept.drain(..) {
-                    if rng::chance(&mut late_rng, LATE_SHARE) {
-                        carried[v].push(ev);
-                    } else {
-                        bucket.push(ev);
-                    }
-                }
-                writer.write_blob(&world, v, hour, bucket)?;
+            for team in &mut teams {
+                team.hour(seed, hour, index, opts.scale, &mut writer)?;
             }
         }
     }
     // Records received after the period: the first hour's blob after it.
-    for (v, bucket) in carried.iter().enumerate() {
-        writer.write_blob(&world, v, world.end, bucket)?;
+    for team in &teams {
+        for (v, bucket) in team.carried.iter().enumerate() {
+            writer.write_blob(&team.world, v, team.world.end, bucket)?;
+        }
     }
 
     let inventory_path = opts.out.join("inventory");
-    inventory::write(&world, &inventory_path)?;
+    for team in &teams {
+        inventory::write(&team.world, &inventory_path)?;
+    }
 
-    let mut incidents = truth::derived(&world);
-    incidents.extend(plan.truth);
     truth::sort(&mut incidents);
-    let truth = Truth { seed: opts.seed, start: time::date_text(start), days: opts.days, scale: opts.scale, incidents };
+    let truth = Truth {
+        seed: opts.seed,
+        start: time::date_text(start),
+        days: opts.days,
+        scale: opts.scale,
+        teams: opts.teams,
+        vaults_per_team: opts.vaults,
+        planted: opts.incidents,
+        identities,
+        vaults,
+        incidents,
+    };
     let truth_path = opts.out.join("truth.json");
     let mut text =
         serde_json::to_vec_pretty(&truth).map_err(|source| GenerateError::Json { path: truth_path.clone(), source })?;
@@ -238,6 +296,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         records: writer.records,
         bytes: writer.bytes,
         incidents: truth.incidents.len(),
+        teams: opts.teams,
+        identities,
+        vaults,
         truth_path,
         inventory_path,
     };
@@ -248,6 +309,54 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         "Generated synthetic logs."
     );
     Ok(summary)
+}
+
+/// One team's world and its generation state.
+struct Team {
+    index: u32,
+    world: world::World,
+    modifiers: incidents::Modifiers,
+    /// Scripted events (people, jobs, incidents) not yet written.
+    queue: Queue,
+    people: people::People,
+    /// Per vault: records of the last hour received in the next one.
+    carried: Vec<Vec<Event>>,
+}
+
+impl Team {
+    /// Generates and writes the hour starting at `hour` (the `index`-th of the period).
+    fn hour(
+        &mut self,
+        seed: u64,
+        hour: Ticks,
+        index: u64,
+        scale: f64,
+        writer: &mut BlobWriter,
+    ) -> Result<(), GenerateError> {
+        let world = &self.world;
+        let k = self.index;
+        let mut buckets = std::mem::replace(&mut self.carried, vec![Vec::new(); world.vaults.len()]);
+        let mut rng = rng::team_stream(seed, "traffic", k, index);
+        traffic::hour(world, &self.modifiers, hour, scale, &mut rng, &mut buckets);
+        self.queue.drain_before(hour + HOUR, world.start, &mut buckets);
+        let mut late_rng = rng::team_stream(seed, "late", k, index);
+        for (v, bucket) in buckets.iter_mut().enumerate() {
+            // Stable sort: equal times keep generation order, which is deterministic.
+            bucket.sort_by_key(|e| e.time);
+            let late_from = hour + HOUR - LATE_WINDOW;
+            let split = bucket.partition_point(|e| e.time < late_from);
+            let mut kept = bucket.split_off(split);
+            for ev in kept.drain(..) {
+                if rng::chance(&mut late_rng, LATE_SHARE) {
+                    self.carried[v].push(ev);
+                } else {
+                    bucket.push(ev);
+                }
+            }
+            writer.write_blob(world, v, hour, bucket)?;
+        }
+        Ok(())
+    }
 }
 
 /// Scripted events waiting for their hour, earliest first; ties keep insertion order.

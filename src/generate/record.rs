@@ -396,7 +396,7 @@ fn notification_properties(buf: &mut Vec<u8>, ev: &Event, vault: &Vault) {
             };
             (event_type, "Secret", secret.name, Some(v.id.as_str()), v.expires)
         }
-        _ => ("Microsoft.KeyVault.VaultAccessPolicyChanged", "Vault", vault.name, None, None),
+        _ => ("Microsoft.KeyVault.VaultAccessPolicyChanged", "Vault", vault.name.as_str(), None, None),
     };
     let id = match version {
         Some(v) => format!("{}secrets/{name}/{v}", vault.url),
@@ -417,7 +417,7 @@ fn notification_properties(buf: &mut Vec<u8>, ev: &Event, vault: &Vault) {
     buf.extend_from_slice(b"\",\"data\":{");
     field(buf, "Id", &id);
     buf.push(b',');
-    field(buf, "VaultName", vault.name);
+    field(buf, "VaultName", &vault.name);
     buf.push(b',');
     field(buf, "ObjectType", object_type);
     buf.push(b',');

@@ -27,6 +27,13 @@ pub fn stream(seed: u64, label: &str, index: u64) -> Rand {
     rng
 }
 
+/// The stream for `label` and `index` of team `team`: team 0's are [`stream`]'s (so one
+/// team generates what the generator always did), team `k`'s are named `label/tk`, so teams
+/// never share a draw.
+pub fn team_stream(seed: u64, label: &str, team: u32, index: u64) -> Rand {
+    if team == 0 { stream(seed, label, index) } else { stream(seed, &format!("{label}/t{team}"), index) }
+}
+
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

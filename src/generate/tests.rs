@@ -300,3 +300,279 @@ fn refuses_bad_options_and_existing_output() {
     generate(&options(dir.path(), 1, 0.01)).unwrap();
     assert!(matches!(generate(&options(dir.path(), 1, 0.01)), Err(GenerateError::OutputExists { .. })));
 }
+
+// ---- Teams, small worlds, clean data --------------------------------------------------------
+
+const MICROSOFT_APPIDS: &[&str] = &[cast::RESOURCE_GRAPH_APPID, cast::POLICY_INSIGHTS_APPID, cast::APP_SERVICE_APPID];
+
+fn read_truth(summary: &GenerateSummary) -> Truth {
+    serde_json::from_slice(&fs::read(&summary.truth_path).unwrap()).unwrap()
+}
+
+/// The caller's object id, on data-plane and management records alike.
+fn oid_of(r: &Value) -> Option<&str> {
+    let claim = &r["identity"]["claim"];
+    claim["oid"].as_str().or(claim["http://schemas.microsoft.com/identity/claims/objectidentifier"].as_str())
+}
+
+fn appid_of(r: &Value) -> &str {
+    r["identity"]["claim"]["appid"].as_str().unwrap_or_default()
+}
+
+/// Lower-case vault name of a record.
+fn vault_of(r: &Value) -> String {
+    r["resourceId"].as_str().unwrap().rsplit('/').next().unwrap().to_ascii_lowercase()
+}
+
+/// The team a vault name belongs to: its `-tKK` suffix, 0 without one.
+fn team_of(vault: &str) -> u32 {
+    vault.rsplit_once("-t").and_then(|(_, k)| k.parse().ok()).unwrap_or(0)
+}
+
+fn count_kinds(truth: &Truth) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for i in &truth.incidents {
+        *out.entry(i.kind.clone()).or_default() += 1;
+    }
+    out
+}
+
+#[test]
+fn teams_are_deterministic_disjoint_and_leave_team_zero_alone() {
+    let one = tempfile::tempdir().unwrap();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let teams = |out: &Path| GenerateOptions { teams: 3, ..options(out, 8, 0.05) };
+    let s1 = generate(&options(one.path(), 8, 0.05)).unwrap();
+    let sa = generate(&teams(a.path())).unwrap();
+    let sb = generate(&teams(b.path())).unwrap();
+
+    // Same options, same bytes.
+    let list = files(a.path());
+    assert_eq!(list, files(b.path()));
+    for f in &list {
+        assert!(fs::read(a.path().join(f)).unwrap() == fs::read(b.path().join(f)).unwrap(), "{} differs", f.display());
+    }
+    assert_eq!((sa.records, sa.bytes), (sb.records, sb.bytes));
+    // Team 0 is the one-team world, byte for byte: more teams add, they never change it.
+    for f in files(one.path()).iter().filter(|f| !f.ends_with("truth.json")) {
+        assert!(
+            fs::read(one.path().join(f)).unwrap() == fs::read(a.path().join(f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
+
+    // Each team has its own valid vault names, and its own callers and networks; only
+    // Microsoft first-party services are the tenant's, shared by all.
+    let all = records(a.path());
+    let mut vaults: BTreeSet<String> = BTreeSet::new();
+    let mut oid_teams: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    let mut net_teams: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    let mut teams_with_records = BTreeSet::new();
+    for (_, r) in &all {
+        let vault = vault_of(r);
+        assert!((3..=24).contains(&vault.len()), "{vault}");
+        assert!(vault.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'), "{vault}");
+        let team = team_of(&vault);
+        teams_with_records.insert(team);
+        vaults.insert(vault);
+        let Some(oid) = oid_of(r) else { continue };
+        if MICROSOFT_APPIDS.contains(&appid_of(r)) {
+            continue;
+        }
+        oid_teams.entry(oid.to_owned()).or_default().insert(team);
+        let ip = r["callerIpAddress"].as_str().unwrap();
+        let net = ip.rsplit_once('.').unwrap().0.to_owned();
+        net_teams.entry(net).or_default().insert(team);
+    }
+    assert_eq!(teams_with_records, BTreeSet::from([0, 1, 2]));
+    assert_eq!(vaults.len(), 18);
+    assert!(vaults.contains("kv-payments-prod-t02"), "{vaults:?}");
+    for (oid, teams) in &oid_teams {
+        assert_eq!(teams.len(), 1, "{oid} calls vaults of teams {teams:?}");
+    }
+    for (net, teams) in &net_teams {
+        assert_eq!(teams.len(), 1, "{net}.0/24 is used by teams {teams:?}");
+    }
+    let inventories = fs::read_dir(&sa.inventory_path).unwrap().count();
+    assert_eq!(inventories, 18);
+
+    // The truth: every team's stories, each about its own team.
+    let (t1, t3) = (read_truth(&s1), read_truth(&sa));
+    assert_eq!((t3.teams, t3.vaults, t3.vaults_per_team, t3.planted), (3, 18, 6, true));
+    assert_eq!(t3.identities, sa.identities);
+    let callers: BTreeSet<&str> = all.iter().filter_map(|(_, r)| oid_of(r)).collect();
+    assert_eq!(t3.identities, callers.len());
+    // Each team's identities, except the three Microsoft services all teams share.
+    assert_eq!(t3.identities, 3 * t1.identities - 2 * MICROSOFT_APPIDS.len());
+    let (k1, k3) = (count_kinds(&t1), count_kinds(&t3));
+    assert_eq!(k1.keys().collect::<Vec<_>>(), k3.keys().collect::<Vec<_>>());
+    for (kind, n) in &k1 {
+        assert_eq!(k3[kind], 3 * n, "{kind}");
+    }
+    for i in &t3.incidents {
+        if let Some(vault) = &i.vault {
+            assert!(vaults.contains(vault), "{i:?}");
+        }
+        if let Some(oid) = &i.identity_oid {
+            assert_eq!(oid_teams.get(oid).map(|t| t.len()), Some(1), "{i:?}");
+            if let Some(vault) = &i.vault {
+                assert!(oid_teams[oid].contains(&team_of(vault)), "{i:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn clean_data_has_the_same_world_and_no_planted_story() {
+    let planted_dir = tempfile::tempdir().unwrap();
+    let clean_dir = tempfile::tempdir().unwrap();
+    let planted = generate(&options(planted_dir.path(), 30, 0.03)).unwrap();
+    let clean = generate(&GenerateOptions { incidents: false, ..options(clean_dir.path(), 30, 0.03) }).unwrap();
+    let (tp, tc) = (read_truth(&planted), read_truth(&clean));
+    assert!(tp.planted && !tc.planted);
+
+    // Only findings derived from the world remain, and they are the planted world's.
+    let storied =
+        |kind: &str| truth::UNUSUAL_ACCESS.contains(&kind) || ["role_mixing", "secret_in_log"].contains(&kind);
+    assert!(tc.incidents.iter().all(|i| !storied(&i.kind)), "{:?}", tc.incidents);
+    let derived: Vec<&Incident> = tp.incidents.iter().filter(|i| !storied(&i.kind)).collect();
+    assert!(!derived.is_empty());
+    assert_eq!(tc.incidents.iter().collect::<Vec<_>>(), derived);
+    // The reporting tool is never onboarded: one identity fewer.
+    assert_eq!(tc.identities + 1, tp.identities);
+
+    // None of the stories' markers is in the logs.
+    let planted_records = records(planted_dir.path());
+    let all = records(clean_dir.path());
+    let text: String = all.iter().map(|(_, r)| r.to_string()).collect();
+    assert!(!text.contains("&sig=") && !text.contains("AccountKey="));
+    let ops = |rs: &[(PathBuf, Value)]| -> BTreeSet<String> {
+        rs.iter().map(|(_, r)| r["operationName"].as_str().unwrap().to_owned()).collect()
+    };
+    let planted_only =
+        ["SecretBackup", "SecretDelete", "SecretPurge", "VaultPut", "VaultAccessPolicyChangedEventGridNotification"];
+    let (op_planted, op_clean) = (ops(&planted_records), ops(&all));
+    for op in planted_only {
+        assert!(op_planted.contains(op) && !op_clean.contains(op), "{op}");
+    }
+    // Refusals: only a person's occasional try at a vault they cannot open, never a burst and
+    // never an application (the planted run has both).
+    let bursts = |rs: &[(PathBuf, Value)]| {
+        let mut per_hour: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut by_app = 0;
+        for (_, r) in rs.iter().filter(|(_, r)| r["properties"]["httpStatusCode"] == 403) {
+            let oid = oid_of(r).unwrap().to_owned();
+            if r["identity"]["claim"]["upn"].is_null() {
+                by_app += 1;
+            }
+            *per_hour.entry((oid, r["time"].as_str().unwrap()[..13].to_owned())).or_default() += 1;
+        }
+        (by_app, per_hour.into_values().max().unwrap_or(0))
+    };
+    let (apps_planted, worst_planted) = bursts(&planted_records);
+    let (apps_clean, worst_clean) = bursts(&all);
+    assert!(apps_planted > 0 && worst_planted >= 20, "{apps_planted} {worst_planted}");
+    assert_eq!(apps_clean, 0);
+    assert!(worst_clean <= 2, "{worst_clean} refusals of one identity in an hour");
+
+    // Nobody is new, calls from a new address or opens a new vault in the last third; no
+    // application's hourly volume leaves its range; no person reads many secrets at once.
+    let end_of_history = "2026-10-21";
+    let mut first: BTreeMap<(String, String, String), &str> = BTreeMap::new();
+    let mut hourly: BTreeMap<(String, bool, String), usize> = BTreeMap::new();
+    let mut person_reads: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (_, r) in &all {
+        let Some(oid) = oid_of(r) else { continue };
+        let time = r["time"].as_str().unwrap();
+        for key in [
+            (oid.to_owned(), "ip".to_owned(), r["callerIpAddress"].as_str().unwrap().to_owned()),
+            (oid.to_owned(), "vault".to_owned(), vault_of(r)),
+        ] {
+            let entry = first.entry(key).or_insert(time);
+            *entry = (*entry).min(time);
+        }
+        *hourly.entry((oid.to_owned(), time < end_of_history, time[..13].to_owned())).or_default() += 1;
+        if !r["identity"]["claim"]["upn"].is_null() && r["operationName"] == "SecretGet" {
+            let id = r["properties"]["id"].as_str().unwrap().to_owned();
+            person_reads.entry((oid.to_owned(), time[..13].to_owned())).or_default().insert(id);
+        }
+    }
+    for ((oid, what, value), at) in &first {
+        assert!(*at < end_of_history, "{oid} first used {what} {value} at {at}");
+    }
+    let mut peak: BTreeMap<(&str, bool), usize> = BTreeMap::new();
+    for ((oid, history, _), n) in &hourly {
+        let entry = peak.entry((oid.as_str(), *history)).or_default();
+        *entry = (*entry).max(*n);
+    }
+    for ((oid, history), n) in &peak {
+        if !history {
+            let before = peak.get(&(*oid, true)).copied().unwrap_or(0);
+            assert!(*n <= 2 * before + 5, "{oid}: {n} calls in an hour, at most {before} before");
+        }
+    }
+    let most = person_reads.values().map(BTreeSet::len).max().unwrap_or(0);
+    assert!(most <= 6, "a person read {most} secrets in an hour");
+}
+
+#[test]
+fn small_worlds_keep_the_vaults_asked_for_and_their_stories() {
+    for vaults in [1, 2, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = generate(&GenerateOptions { vaults, teams: 2, ..options(dir.path(), 10, 0.1) }).unwrap();
+        let truth = read_truth(&summary);
+        let all = records(dir.path());
+        let names: BTreeSet<String> = all.iter().map(|(_, r)| vault_of(r)).collect();
+        assert_eq!(names.len(), 2 * vaults as usize, "{names:?}");
+        assert_eq!((truth.vaults, truth.vaults_per_team), (2 * vaults as usize, vaults));
+        let callers: BTreeSet<&str> = all.iter().filter_map(|(_, r)| oid_of(r)).collect();
+        assert_eq!(truth.identities, callers.len());
+        if vaults == 1 {
+            // About ten identities a team (the Microsoft services counted in each).
+            let per_team = (truth.identities + MICROSOFT_APPIDS.len()) / 2;
+            assert!((5..=10).contains(&per_team), "{} identities", truth.identities);
+        }
+        // What the truth names exists in the logs.
+        for i in &truth.incidents {
+            if let Some(v) = &i.vault {
+                assert!(names.contains(v), "{i:?}");
+            }
+            if let Some(oid) = &i.identity_oid {
+                assert!(callers.contains(oid.as_str()), "{i:?}");
+            }
+        }
+        let kinds = count_kinds(&truth);
+        // One vault (kv-web-prod) already has three unusual-access stories per team.
+        for kind in ["volume_spike", "mass_retrieval", "denied_burst"] {
+            assert!(kinds.get(kind).copied().unwrap_or(0) >= 2, "{vaults} vaults: no {kind} in {kinds:?}");
+        }
+        if vaults >= 4 {
+            for kind in truth::UNUSUAL_ACCESS {
+                assert!(kinds.contains_key(*kind), "{vaults} vaults: no {kind} in {kinds:?}");
+            }
+        }
+        if vaults == 1 {
+            assert!(!kinds.contains_key("enumeration") && !kinds.contains_key("role_mixing"), "{kinds:?}");
+        }
+    }
+}
+
+#[test]
+fn volume_grows_with_teams_and_vaults() {
+    let run = |teams: u32, vaults: u32| {
+        let dir = tempfile::tempdir().unwrap();
+        generate(&GenerateOptions { teams, vaults, ..options(dir.path(), 2, 0.1) }).unwrap().records as f64
+    };
+    let one = run(1, 6);
+    let four = run(4, 6);
+    assert!((3.6..=4.4).contains(&(four / one)), "1 team {one}, 4 teams {four}");
+    let small = run(4, 1);
+    assert!(small < four / 2.0, "4 teams of 1 vault {small}, of 6 vaults {four}");
+    let bad = tempfile::tempdir().unwrap();
+    let teams = generate(&GenerateOptions { teams: 0, ..options(bad.path(), 1, 0.1) });
+    assert!(matches!(teams, Err(GenerateError::InvalidTeams { teams: 0 })));
+    let vaults = generate(&GenerateOptions { vaults: 7, ..options(bad.path(), 1, 0.1) });
+    assert!(matches!(vaults, Err(GenerateError::InvalidVaults { vaults: 7 })));
+}

@@ -52,8 +52,47 @@ pub struct Truth {
     pub start: String,
     pub days: u32,
     pub scale: f64,
+    /// Teams generated (`--teams`): replicas of the organisation, team 0 first.
+    #[serde(default = "one")]
+    pub teams: u32,
+    /// Vaults kept per team (`--vaults`; 6 is the whole organisation).
+    #[serde(default = "six")]
+    pub vaults_per_team: u32,
+    /// Whether unusual-access incidents (and the planted practice stories) were planted;
+    /// `false` for `--no-incidents`, where only findings derived from the world remain.
+    #[serde(default = "yes")]
+    pub planted: bool,
+    /// Distinct identities (object ids) that call Key Vault in the logs; Microsoft
+    /// first-party services count once, whatever the number of teams.
+    #[serde(default)]
+    pub identities: usize,
+    /// Vaults in the logs.
+    #[serde(default)]
+    pub vaults: usize,
     pub incidents: Vec<Incident>,
 }
+
+fn one() -> u32 {
+    1
+}
+fn six() -> u32 {
+    6
+}
+fn yes() -> bool {
+    true
+}
+
+/// The unusual-access kinds: what the detector of issue 4 raises from behaviour.
+pub const UNUSUAL_ACCESS: &[&str] = &[
+    "volume_spike",
+    "mass_retrieval",
+    "enumeration",
+    "new_identity",
+    "new_ip",
+    "unusual_time",
+    "denied_burst",
+    "sensitive_operation",
+];
 
 /// One expected finding, in the vocabulary of the alert record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,7 +171,7 @@ pub fn derived(world: &World) -> Vec<Incident> {
             let s = SecretRef { vault: v, index };
             let readers = consumers(world, s);
             let name = Some(secret.name);
-            let vname = Some(vault.name);
+            let vname = Some(vault.name.as_str());
 
             if let Some(from) = secret.unread_from {
                 let text = if from <= start {
@@ -212,7 +251,7 @@ pub fn derived(world: &World) -> Vec<Incident> {
                 ));
             }
             if readers.len() >= 2 {
-                let names: Vec<&str> = readers.iter().map(|(id, _, _)| world.identities[*id].name).collect();
+                let names: Vec<&str> = readers.iter().map(|(id, _, _)| world.identities[*id].name.as_str()).collect();
                 let from = readers.iter().map(|r| r.1).max().unwrap_or(start);
                 let until = readers.iter().map(|r| r.2).min().unwrap_or(end);
                 out.push(incident(
@@ -272,7 +311,7 @@ fn old_versions(world: &World, out: &mut Vec<Incident>) {
                 let who = Who::app(world, app.identity);
                 out.push(incident(
                     "old_version_in_use",
-                    Some(vault.name),
+                    Some(vault.name.as_str()),
                     Some(&who),
                     Some(secret.name),
                     None,
@@ -322,7 +361,7 @@ fn crossovers(world: &World, out: &mut Vec<Incident>) {
             let vault = &world.vaults[v];
             out.push(incident(
                 "environment_crossover",
-                Some(vault.name),
+                Some(vault.name.as_str()),
                 Some(&who),
                 (objects.len() == 1).then(|| objects[0]),
                 None,

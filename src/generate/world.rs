@@ -10,6 +10,7 @@
 //! - identifiers, addresses and versions come only from the seeded stream given to the
 //!   builder, in a fixed order: same seed, same world.
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use super::event::Op;
@@ -52,7 +53,7 @@ pub enum Authorization {
 #[derive(Debug)]
 pub struct Vault {
     /// Lower-case, as in `properties.id`.
-    pub name: &'static str,
+    pub name: String,
     pub subscription: String,
     pub resource_group: &'static str,
     pub location: &'static str,
@@ -133,7 +134,7 @@ pub enum IdentityKind {
 }
 
 /// One /24 (or private subnet) and the addresses an identity uses in it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Network {
     pub label: &'static str,
     pub hosts: Vec<Ipv4Addr>,
@@ -165,7 +166,7 @@ pub struct Client {
 #[derive(Debug)]
 pub struct Identity {
     /// Display name, for descriptions and the truth file.
-    pub name: &'static str,
+    pub name: String,
     pub kind: IdentityKind,
     pub oid: String,
     /// The application id for apps; empty for users (their client decides).
@@ -391,6 +392,83 @@ impl World {
     }
 }
 
+impl World {
+    /// Keeps only the vaults in `keep` (in their current order) and what uses them: reads of
+    /// other vaults, people's access to them, writes, jobs' work on them. Identities left
+    /// with nothing to do stay in `identities` (their ids are referenced) but never call;
+    /// [`World::active_identities`] leaves them out. Returns each old vault's new id.
+    pub fn keep_vaults(&mut self, keep: &[VaultId]) -> Vec<Option<VaultId>> {
+        let mut map = vec![None; self.vaults.len()];
+        let mut next = 0;
+        for (v, slot) in map.iter_mut().enumerate() {
+            if keep.contains(&v) {
+                *slot = Some(next);
+                next += 1;
+            }
+        }
+        let vaults = std::mem::take(&mut self.vaults);
+        self.vaults = vaults.into_iter().enumerate().filter(|(v, _)| map[*v].is_some()).map(|(_, v)| v).collect();
+        let secret = |s: SecretRef| map[s.vault].map(|vault| SecretRef { vault, ..s });
+        for app in &mut self.apps {
+            app.reads.retain(|r| map[r.target.vault()].is_some());
+            for read in &mut app.reads {
+                read.target = match read.target {
+                    ReadTarget::Secret(s) => ReadTarget::Secret(secret(s).unwrap_or(s)),
+                    ReadTarget::Missing { vault, name } => {
+                        ReadTarget::Missing { vault: map[vault].unwrap_or(vault), name }
+                    }
+                    ReadTarget::Key { key, op } => {
+                        ReadTarget::Key { key: KeyRef { vault: map[key.vault].unwrap_or(key.vault), ..key }, op }
+                    }
+                };
+            }
+        }
+        for person in &mut self.people {
+            person.vaults = person.vaults.iter().filter_map(|v| map[*v]).collect();
+            person.denied_vault = person.denied_vault.and_then(|v| map[v]);
+        }
+        self.people.retain(|p| !p.vaults.is_empty());
+        self.writes.retain(|w| map[w.secret.vault].is_some());
+        for write in &mut self.writes {
+            write.secret = secret(write.secret).unwrap_or(write.secret);
+        }
+        if let Some(backup) = &mut self.backup {
+            backup.vaults = backup.vaults.iter().filter_map(|v| map[*v]).collect();
+        }
+        self.backup.take_if(|b| b.vaults.is_empty());
+        if let Some(rotator) = &mut self.rotator {
+            rotator.secrets = rotator.secrets.iter().filter_map(|s| secret(*s)).collect();
+        }
+        self.rotator.take_if(|r| r.secrets.is_empty());
+        self.cert_sync = self.cert_sync.take().and_then(|c| secret(c.secret).map(|s| CertSync { secret: s, ..c }));
+        map
+    }
+
+    /// The identities that call Key Vault at all: applications with reads, people, jobs,
+    /// Microsoft services, writers.
+    pub fn active_identities(&self) -> Vec<IdentityId> {
+        let mut active = vec![false; self.identities.len()];
+        for app in self.apps.iter().filter(|a| !a.reads.is_empty()) {
+            active[app.identity] = true;
+        }
+        for id in self.people.iter().map(|p| p.identity).chain(self.writes.iter().map(|w| w.by)) {
+            active[id] = true;
+        }
+        for id in self.scanners.iter().map(|s| s.identity) {
+            active[id] = true;
+        }
+        let jobs = [
+            self.backup.as_ref().map(|b| b.identity),
+            self.rotator.as_ref().map(|r| r.identity),
+            self.cert_sync.as_ref().map(|c| c.identity),
+        ];
+        for id in jobs.into_iter().flatten() {
+            active[id] = true;
+        }
+        (0..active.len()).filter(|i| active[*i]).collect()
+    }
+}
+
 /// Where an address range is, which decides plausible first octets.
 #[derive(Debug, Clone, Copy)]
 pub enum Place {
@@ -414,12 +492,13 @@ const INDIA_FIRST: &[u8] = &[49, 103, 106, 117, 122, 157, 182];
 pub struct Builder {
     pub rng: Rand,
     world: World,
-    used_prefixes: Vec<[u8; 3]>,
+    /// Every /24 handed out, by this builder or (for another team) an earlier one.
+    pub used_prefixes: HashSet<[u8; 3]>,
 }
 
 /// What a vault is; the builder derives ids and paths.
 pub struct VaultSpec {
-    pub name: &'static str,
+    pub name: String,
     pub resource_group: &'static str,
     pub location: &'static str,
     pub env: Env,
@@ -460,7 +539,7 @@ impl Builder {
             scanners: Vec::new(),
             cert_sync: None,
         };
-        (Builder { rng, world, used_prefixes: Vec::new() }, subs)
+        (Builder { rng, world, used_prefixes: HashSet::new() }, subs)
     }
 
     pub fn world(&self) -> &World {
@@ -477,13 +556,14 @@ impl Builder {
             "/SUBSCRIPTIONS/{}/RESOURCEGROUPS/{}/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/{}",
             upper(subscription),
             upper(spec.resource_group),
-            upper(spec.name)
+            upper(&spec.name)
         );
         let arm_path = format!(
             "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
             spec.resource_group, spec.name
         );
         let service_ip = self.address(Place::Azure);
+        let url = format!("https://{}.vault.azure.net/", spec.name);
         self.world.vaults.push(Vault {
             name: spec.name,
             subscription: subscription.to_owned(),
@@ -493,7 +573,7 @@ impl Builder {
             auth: spec.auth,
             purge_protection: spec.purge_protection,
             resource_id,
-            url: format!("https://{}.vault.azure.net/", spec.name),
+            url,
             arm_path,
             service_ip,
             secrets: Vec::new(),
@@ -573,7 +653,7 @@ impl Builder {
     }
 
     /// An identity with fresh object (and, for apps, application) ids.
-    pub fn identity(&mut self, name: &'static str, kind: IdentityKind, appidacr: &'static str) -> IdentityId {
+    pub fn identity(&mut self, name: String, kind: IdentityKind, appidacr: &'static str) -> IdentityId {
         let oid = rng::uuid_string(&mut self.rng);
         let appid = match kind {
             IdentityKind::User => String::new(),
@@ -640,8 +720,7 @@ impl Builder {
                 Place::India => INDIA_FIRST[rng::pick(&mut self.rng, INDIA_FIRST.len())],
             };
             let prefix = [first, 1 + rng::pick(&mut self.rng, 253) as u8, rng::pick(&mut self.rng, 255) as u8];
-            if !self.used_prefixes.contains(&prefix) {
-                self.used_prefixes.push(prefix);
+            if self.used_prefixes.insert(prefix) {
                 return prefix;
             }
         }
