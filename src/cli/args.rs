@@ -133,6 +133,12 @@ pub enum Command {
         /// Generate no planted incidents: every unusual-access alert is a false alarm.
         #[arg(long)]
         clean: bool,
+        /// Copies of the generated organisation (22 identities and 6 vaults each).
+        #[arg(long, default_value_t = 1)]
+        teams: u32,
+        /// Vaults kept per team (1–6), with the identities that use them.
+        #[arg(long, default_value_t = 6)]
+        vaults: u32,
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
     },

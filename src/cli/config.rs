@@ -36,6 +36,8 @@ pub struct EvaluateConfig {
     pub scale: f64,
     pub warmup_days: u32,
     pub clean: bool,
+    pub teams: u32,
+    pub vaults: u32,
     pub json: bool,
 }
 
@@ -165,8 +167,11 @@ impl Config {
                 };
                 CommandConfig::Detect(DetectConfig { options, json: format == SummaryFormat::Json })
             }
-            Command::Evaluate { out, days, seed, scale, warmup_days, clean, format } => {
+            Command::Evaluate { out, days, seed, scale, warmup_days, clean, teams, vaults, format } => {
                 let days = check_days(days)?;
+                if !(1..=1000).contains(&teams) || !(1..=6).contains(&vaults) {
+                    bail!("--teams must be between 1 and 1000 and --vaults between 1 and 6, not {teams} and {vaults}");
+                }
                 if warmup_days == 0 || warmup_days >= days {
                     bail!("--warmup-days must be at least 1 and less than --days ({days}), not {warmup_days}");
                 }
@@ -180,6 +185,8 @@ impl Config {
                     scale,
                     warmup_days,
                     clean,
+                    teams,
+                    vaults,
                     json: format == SummaryFormat::Json,
                 })
             }

@@ -23,11 +23,11 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
         days: config.days,
         seed: config.seed,
         scale: config.scale,
+        teams: config.teams,
+        vaults: config.vaults,
+        incidents: !config.clean,
         ..GenerateOptions::default()
     };
-    if config.clean {
-        bail!("--clean needs the generator's mode without planted incidents, which this build does not have yet");
-    }
     let generated = kvaudit::generate::generate(&options)?;
     let ingest = IngestConfig {
         from: logs.join("insights-logs-auditevent"),
@@ -65,8 +65,15 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
     } else {
         writeln!(
             out,
-            "seed {}, {} days at scale {}, detection from day {} ({} identity-days)",
-            config.seed, config.days, config.scale, config.warmup_days, identity_days
+            "seed {}, {} days at scale {}, {} identities in {} vaults{}, detection from day {} ({} identity-days)",
+            config.seed,
+            config.days,
+            config.scale,
+            truth.identities,
+            truth.vaults,
+            if config.clean { ", no planted incidents" } else { "" },
+            config.warmup_days,
+            identity_days
         )?;
         write_scorecards(&mut out, &[&ours, &theirs])?;
     }

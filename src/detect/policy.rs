@@ -131,6 +131,9 @@ pub struct Policy {
     pub denied_min: usize,
     /// Distinct vaults refusing one identity within 15 minutes for a cross-vault burst.
     pub denied_min_vaults: usize,
+    /// Days with activity an identity needs before its networks and hours are known well
+    /// enough for `new_ip` and `unusual_time` (people touch a vault a few days a month).
+    pub min_active_days: u64,
     /// Hours a call must be from every hour the identity was active at to be at an
     /// unusual time.
     pub unusual_time_margin_hours: usize,
@@ -151,6 +154,7 @@ impl Default for Policy {
             denied_min: 10,
             denied_min_vaults: 3,
             unusual_time_margin_hours: 3,
+            min_active_days: 5,
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct IdentityProfile {
     pub appid: Option<String>,
     pub upn: Option<String>,
     pub identity_type: Option<String>,
+    /// Days with a successful call (in its busiest vault: a lower bound across vaults).
+    pub days_seen: u64,
 }
 
 /// A vault.
@@ -168,6 +170,7 @@ impl Profiles {
                     .identities
                     .entry(ids[i].clone().unwrap_or_default())
                     .or_insert_with(|| IdentityProfile { first_seen: i64::MAX, ..IdentityProfile::default() });
+                identity.days_seen = identity.days_seen.max(days[i].unwrap_or_default().max(0) as u64);
                 identity.appid = identity.appid.take().or_else(|| appid[i].clone());
                 identity.upn = identity.upn.take().or_else(|| upn[i].clone());
                 identity.identity_type = identity.identity_type.take().or_else(|| kind[i].clone());

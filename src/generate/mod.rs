@@ -218,11 +218,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         };
         incidents.extend(truth::derived(&world));
         incidents.extend(plan.truth);
+        let mut people = people::People::new(&world);
+        people.keep_clear_of(&plan.events);
         let mut queue = Queue::default();
         for ev in plan.events {
             queue.push(ev);
         }
-        let people = people::People::new(&world);
         let carried = vec![Vec::new(); world.vaults.len()];
         teams.push(Team { index: k, world, modifiers: plan.modifiers, queue, people, carried });
     }

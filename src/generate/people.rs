@@ -13,19 +13,37 @@
 use super::event::{Caller, Event, Op, Target};
 use super::rng::{self, Rand};
 use super::time::{DAY, HOUR, MINUTE, SECOND, Ticks, weekday};
-use super::world::{Person, Role, World};
+use super::world::{IdentityId, Person, Role, World};
 
 /// Per-person session counters and per-network use counters, carried from day to day.
 pub struct People {
     sessions: Vec<usize>,
     network_uses: Vec<Vec<usize>>,
+    /// (identity, from, until): a planted story of this person is under way, so their
+    /// ordinary sessions keep clear of it. Otherwise a routine `SecretList` a minute
+    /// before a planted mass retrieval would make it an enumeration in fact, and the truth
+    /// file would be wrong about its own data.
+    quiet: Vec<(IdentityId, Ticks, Ticks)>,
 }
+
+/// How far a person's ordinary sessions keep from their planted story.
+const QUIET_MARGIN: Ticks = 30 * MINUTE;
 
 impl People {
     pub fn new(world: &World) -> People {
         People {
             sessions: vec![0; world.people.len()],
             network_uses: world.people.iter().map(|p| vec![0; world.identities[p.identity].networks.len()]).collect(),
+            quiet: Vec::new(),
+        }
+    }
+
+    /// Keeps each person's ordinary sessions away from the planted `events` they make.
+    pub fn keep_clear_of(&mut self, events: &[Event]) {
+        for ev in events {
+            if let Caller::Identity { id, .. } = ev.caller {
+                self.quiet.push((id, ev.time - QUIET_MARGIN, ev.time + QUIET_MARGIN));
+            }
         }
     }
 
@@ -47,7 +65,17 @@ impl People {
             for start in starts {
                 let k = self.sessions[p];
                 self.sessions[p] += 1;
-                session(world, person, k, &mut self.network_uses[p], start, rng, &mut out);
+                // Drawn in any case, so that dropping a session changes no other choice.
+                let mut drawn = Vec::new();
+                session(world, person, k, &mut self.network_uses[p], start, rng, &mut drawn);
+                let clashes = drawn.iter().any(|ev| {
+                    self.quiet
+                        .iter()
+                        .any(|&(id, from, until)| id == person.identity && (from..until).contains(&ev.time))
+                });
+                if !clashes {
+                    out.extend(drawn);
+                }
             }
         }
         out

@@ -2,7 +2,8 @@
 //!
 //! Networks are /24 (IPv4) or /64 (IPv6), so an application moving between hosts of its
 //! subnet or a person's changing IPv6 suffix is not news. The identity must have been
-//! seen for `min_history_days`; a newer one raises `new_identity` only. One alert per
+//! seen for `min_history_days` and active on `min_active_days` of them (a person seen on
+//! two days has not shown all their networks yet); a newer one raises `new_identity` only. One alert per
 //! identity and network; a workload identity (service principal, managed identity) whose
 //! credential works from a new network is the classic sign of a stolen secret, so it is
 //! high severity when it read anything.
@@ -22,7 +23,10 @@ pub fn detect(cx: &Context<'_>, calls: &[&Call]) -> Vec<Alert> {
     let groups = group_by(&with_ip, |c| (c.identity.clone(), network_of(c.caller_ip.as_deref().unwrap_or_default())));
     for ((identity, network), group) in groups {
         let Some(profile) = cx.profiles.identities.get(&*identity) else { continue };
-        if profile.networks.contains(&network) || !cx.identity_learned(&identity) {
+        if profile.networks.contains(&network)
+            || !cx.identity_learned(&identity)
+            || profile.days_seen < cx.policy.min_active_days
+        {
             continue;
         }
         let first = group[0];

@@ -1,14 +1,14 @@
 //! `mass_retrieval` and `enumeration`: an identity reads many distinct secrets (keys,
 //! certificates) of a vault in a short time, far more than it ever read in an hour.
 //!
-//! Reads are cut into sessions (no gap over ten minutes); the most distinct objects read
+//! Reads are cut into sessions (no gap over three minutes); the most distinct objects read
 //! within any hour of a session is compared with the identity's own history in that vault:
 //! it must reach the policy's minimum, twice the most it ever read in an hour, and three
 //! more than that record. (A Poisson tail of the count is reported as the score, but is not
 //! the trigger: a person who reads one to three secrets a session has too few sessions for
 //! a tail test to reach a many-identity threshold on nine secrets.) A nightly job that reads
 //! 200 secrets every night has a record of 200 and is not flagged. If the identity listed
-//! the vault's objects shortly before or during the session, it is an `enumeration` (list,
+//! the vault's objects within five minutes before or during the session, it is an `enumeration` (list,
 //! then get what was listed); otherwise a `mass_retrieval`.
 
 use std::collections::{BTreeSet, HashMap};
@@ -21,10 +21,12 @@ use crate::detect::calls::Call;
 use crate::detect::profile::HOUR_US;
 use crate::detect::stats::{p_text, poisson_tail};
 
-/// Reads further apart than this belong to different sessions.
-const SESSION_GAP_US: i64 = 10 * 60 * 1_000_000;
-/// A list this long before the first read makes the session an enumeration.
-const LIST_LOOKBACK_US: i64 = 30 * 60 * 1_000_000;
+/// Reads further apart than this belong to different sessions: a script or a person
+/// harvesting secrets reads them seconds apart, and a person's ordinary look-up a few
+/// minutes earlier must not be counted into (or classify) the harvest.
+const SESSION_GAP_US: i64 = 3 * 60 * 1_000_000;
+/// A list at most this long before a session's first read makes it an enumeration.
+const LIST_LOOKBACK_US: i64 = 5 * 60 * 1_000_000;
 
 /// The most distinct objects in any hour-long stretch of `reads`, and that stretch. One
 /// pass with a sliding window of per-object counts: linear in the reads, which matters
@@ -77,7 +79,7 @@ pub fn detect(cx: &Context<'_>, calls: &[&Call]) -> Vec<Alert> {
             let names: BTreeSet<&str> = stretch.iter().filter_map(|c| c.object_name.as_deref()).collect();
             let new: Vec<&str> = names.iter().copied().filter(|n| !pair.objects.contains(*n)).collect();
             let (start, end) = (stretch[0].time, stretch[stretch.len() - 1].time);
-            let list = lists.iter().copied().find(|l| l.time <= end && l.time >= start - LIST_LOOKBACK_US);
+            let list = lists.iter().copied().find(|l| l.time <= end && l.time >= session[0].time - LIST_LOOKBACK_US);
             let kind = if list.is_some() { AlertKind::Enumeration } else { AlertKind::MassRetrieval };
             let mean = pair.mean_objects_per_reading_hour();
             let p = poisson_tail(distinct as u64, mean);

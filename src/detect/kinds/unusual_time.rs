@@ -7,8 +7,9 @@
 //! working until 19:00 instead of 18:00 is not unusual, and 03:00 for a person whose day
 //! runs 07–17 is. There is no global office-hours rule: a nightly job is usual at 02:00 and
 //! unusual at 14:00, a person in Seattle is usual at 20:00 UTC, and an always-on service
-//! is never unusual. An identity needs `min_history_days` of history and at least
-//! `MIN_ACTIVE_HOURS` active hours (day and hour) in it to have a rhythm.
+//! is never unusual. An identity needs `min_history_days` of history, `min_active_days`
+//! with activity and at least `MIN_ACTIVE_HOURS` active hours (day and hour) in it to have
+//! a rhythm: a person seen a few times has not shown the ends of their day yet.
 //!
 //! Not modelled: weekends. Whether a person who never worked on a Saturday doing so at
 //! their usual hour is an incident depends on the organisation; a per-identity weekend
@@ -43,7 +44,8 @@ pub fn detect(cx: &Context<'_>, calls: &[&Call]) -> Vec<Alert> {
     for (identity, identity_calls) in group_by(calls, |c| c.identity.clone()) {
         let Some(profile) = cx.profiles.identities.get(&*identity) else { continue };
         let slots: u32 = profile.active_days.iter().flatten().sum();
-        if !cx.identity_learned(&identity) || slots < MIN_ACTIVE_HOURS {
+        if !cx.identity_learned(&identity) || slots < MIN_ACTIVE_HOURS || profile.days_seen < cx.policy.min_active_days
+        {
             continue;
         }
         let usual = usual_hours(profile);
