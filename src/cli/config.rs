@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use kvaudit::ingest::BlobIngestOptions;
 use kvaudit::lake::LakePaths;
-use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 use kvaudit::query::output::Format;
+use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{Args, Command, ResultFormat, SummaryFormat};
 
@@ -84,7 +84,8 @@ fn sas_credential(sas_file: Option<PathBuf>) -> Result<Option<SasToken>> {
 
 /// `30s`, `5m`, `1h` or a number of seconds.
 fn parse_interval(text: &str) -> Result<std::time::Duration> {
-    let (number, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
+    let (number, unit) =
+        text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
     let n: u64 = number.parse().with_context(|| format!("--interval must be like 30s, 5m or 1h, not {text:?}"))?;
     let seconds = match unit {
         "" | "s" => n,

@@ -74,7 +74,7 @@ struct BlobOpener {
 }
 
 impl Opener for BlobOpener {
-    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek + '_>, IngestError> {
+    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek>, IngestError> {
         let range = self.ranges.next().expect("one range per task");
         debug_assert_eq!(range.start, task.start);
         Ok(Box::new(self.feed.open(&range).map_err(SourceError::from)?))
@@ -160,17 +160,18 @@ mod tests {
         let mut checkpoints = Checkpoints::default();
         assert_eq!(plan("k", &listed(10, 1, "e1"), &checkpoints), ("k".into(), 0, false));
         let first = listed(10, 1, "e1");
-        checkpoints.sources.insert(
-            "k".into(),
-            SourceCheckpoint { offset: 10, length: 10, fingerprint: Some(identity(&first)) },
-        );
+        checkpoints
+            .sources
+            .insert("k".into(), SourceCheckpoint { offset: 10, length: 10, fingerprint: Some(identity(&first)) });
         // Grown: new ETag, same creation time.
         assert_eq!(plan("k", &listed(25, 1, "e2"), &checkpoints), ("k".into(), 10, false));
         // Shorter: replaced, whatever the creation time says.
         assert_eq!(plan("k", &listed(4, 1, "e3"), &checkpoints), ("k#created=1".into(), 0, true));
         // Created again, even if longer.
         assert_eq!(plan("k", &listed(40, 2, "e4"), &checkpoints), ("k#created=2".into(), 0, true));
-        checkpoints.sources.insert("k#created=2".into(), SourceCheckpoint { offset: 40, length: 40, fingerprint: None });
+        checkpoints
+            .sources
+            .insert("k#created=2".into(), SourceCheckpoint { offset: 40, length: 40, fingerprint: None });
         assert_eq!(plan("k", &listed(50, 2, "e5"), &checkpoints), ("k#created=2".into(), 40, false));
     }
 }

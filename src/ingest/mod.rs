@@ -157,14 +157,14 @@ impl<T: std::io::Read + std::io::Seek> ReadSeek for T {}
 
 /// Opens each planned source for the reader, in plan order.
 pub(crate) trait Opener {
-    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek + '_>, IngestError>;
+    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek>, IngestError>;
 }
 
 /// Local files, opened from their path.
 struct LocalFiles;
 
 impl Opener for LocalFiles {
-    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek + '_>, IngestError> {
+    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek>, IngestError> {
         let file = std::fs::File::open(&task.path)
             .map_err(|source| IngestError::Source(SourceError::Io { path: task.path.clone(), source }))?;
         Ok(Box::new(file))

@@ -29,7 +29,9 @@ pub struct Azurite {
 
 fn binary() -> PathBuf {
     let path = std::env::var_os("KVAUDIT_AZURITE").unwrap_or_else(|| {
-        panic!("KVAUDIT_AZURITE is not set: run the tests with scripts/test.sh, which installs Azurite (npm) and sets it")
+        panic!(
+            "KVAUDIT_AZURITE is not set: run the tests with scripts/test.sh, which installs Azurite (npm) and sets it"
+        )
     });
     let path = PathBuf::from(path);
     assert!(path.exists(), "KVAUDIT_AZURITE names {}, which does not exist: run scripts/test.sh", path.display());
@@ -59,7 +61,9 @@ impl Azurite {
         command.args(["--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent"]);
         match &location {
             Some(dir) => command.arg("--location").arg(dir),
-            None => command.arg("--inMemoryPersistence").arg("--location").arg(workspace.path()),
+            // Azurite refuses --location with --inMemoryPersistence; its working directory
+            // holds the little it writes besides the data.
+            None => command.arg("--inMemoryPersistence").current_dir(workspace.path()),
         };
         let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("Azurite starts");
         let mut azurite = Azurite { child: Some(child), port, location, _workspace: workspace };
@@ -78,9 +82,16 @@ impl Azurite {
         }
     }
 
-    /// Stops the process (as a crash would).
+    /// Stops the process with SIGTERM, as an outage would take the service away. (A
+    /// SIGKILL would also lose Azurite's own on-disk metadata, which it saves
+    /// periodically, and with it blobs the test wrote: that is Azurite's limit, not ours.)
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
             let _ = child.kill();
             let _ = child.wait();
         }

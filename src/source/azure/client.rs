@@ -13,15 +13,14 @@
 
 use std::sync::Arc;
 
-use azure_core::credentials::TokenCredential;
+use azure_core::error::ErrorKind;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{
     ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, Request, RetryOptions, StatusCode, Url,
 };
-use azure_core::error::ErrorKind;
-use azure_storage_blob::models::{BlobContainerClientListBlobsOptions, HttpRange};
-use azure_storage_blob::{BlobClientDownloadOptions, BlobContainerClient, BlobContainerClientOptions};
+use azure_storage_blob::models::{BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, HttpRange};
+use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use futures::TryStreamExt;
 use serde::Deserialize;
 
@@ -48,7 +47,7 @@ pub struct Level {
 /// The outcome of a range read.
 #[derive(Debug)]
 pub enum RangeRead {
-    Bytes(bytes::Bytes),
+    Bytes(azure_core::Bytes),
     /// Nothing at or after the offset: `416 InvalidRange` (Azure) or an empty `206`
     /// (Azurite).
     NoNewData,
@@ -115,9 +114,11 @@ impl BlobStore {
             .map_err(|e| BlobError::Config(format!("account {account}: {}", redactor.clean(&e.to_string()))))?;
         let mut per_try: Vec<Arc<dyn Policy>> = Vec::new();
         if let Some(token) = token {
-            per_try.push(Arc::new(BearerTokenAuthorizationPolicy::new(token, vec!["https://storage.azure.com/.default"])));
+            per_try
+                .push(Arc::new(BearerTokenAuthorizationPolicy::new(token, vec!["https://storage.azure.com/.default"])));
         }
-        let pipeline = Pipeline::new(Some("kvaudit"), Some(env!("CARGO_PKG_VERSION")), client_options, Vec::new(), per_try, None);
+        let pipeline =
+            Pipeline::new(Some("kvaudit"), Some(env!("CARGO_PKG_VERSION")), client_options, Vec::new(), per_try, None);
         Ok(BlobStore { config, container, pipeline, url, redactor })
     }
 
@@ -132,7 +133,9 @@ impl BlobStore {
             ErrorKind::HttpResponse { status, error_code, .. } => {
                 let code = error_code.clone().unwrap_or_default();
                 match *status {
-                    StatusCode::Forbidden => format!("access denied ({code}): check the SAS token or the Entra ID role (Storage Blob Data Reader)"),
+                    StatusCode::Forbidden => format!(
+                        "access denied ({code}): check the SAS token or the Entra ID role (Storage Blob Data Reader)"
+                    ),
                     StatusCode::NotFound if code == "ContainerNotFound" => "the container does not exist".to_string(),
                     StatusCode::Unauthorized => format!("not authorized ({code})"),
                     status => format!("the service answered {} {code}", u16::from(status)),
@@ -156,7 +159,8 @@ impl BlobStore {
     /// refused or the container is missing: one cheap listing of at most one blob.
     pub async fn check(&self) -> Result<(), BlobError> {
         let options = BlobContainerClientListBlobsOptions { maxresults: Some(1), ..Default::default() };
-        let mut pager = self.container.list_blobs(Some(options)).map_err(|e| self.fail("checking access", e))?.into_pages();
+        let mut pager =
+            self.container.list_blobs(Some(options)).map_err(|e| self.fail("checking access", e))?.into_pages();
         pager.try_next().await.map_err(|e| self.fail("checking access", e))?;
         Ok(())
     }
@@ -201,7 +205,8 @@ impl BlobStore {
                 .await
                 .map_err(|e| self.fail("listing folders", e))?;
             let body = response.into_body();
-            let page: EnumerationResults = azure_core::xml::from_xml(&body).map_err(|e| self.fail("listing folders", e))?;
+            let page: EnumerationResults =
+                azure_core::xml::from_xml(&body).map_err(|e| self.fail("listing folders", e))?;
             for item in page.blobs.map(|b| b.items).unwrap_or_default() {
                 match item {
                     Item::BlobPrefix(p) => level.folders.push(p.name),

@@ -132,10 +132,7 @@ impl BlobConfig {
     pub fn container_url(&self) -> Url {
         let mut url = self.endpoint.clone();
         url.set_query(None);
-        url.path_segments_mut()
-            .expect("blob endpoints are base URLs")
-            .pop_if_empty()
-            .push(&self.location.container);
+        url.path_segments_mut().expect("blob endpoints are base URLs").pop_if_empty().push(&self.location.container);
         url
     }
 }
@@ -146,7 +143,8 @@ mod tests {
 
     #[test]
     fn az_urls_name_account_container_and_prefix() {
-        let loc = BlobLocation::parse("az://acct1/insights-logs-auditevent/resourceId=/SUBSCRIPTIONS/S1").unwrap().unwrap();
+        let loc =
+            BlobLocation::parse("az://acct1/insights-logs-auditevent/resourceId=/SUBSCRIPTIONS/S1").unwrap().unwrap();
         assert_eq!(
             (loc.account.as_str(), loc.container.as_str(), loc.prefix.as_str()),
             ("acct1", "insights-logs-auditevent", "resourceId=/SUBSCRIPTIONS/S1")

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDateTime, TimeDelta};
 use futures::StreamExt;
 
+use super::BlobError;
 use super::client::{BlobStore, ListedBlob};
 use super::layout::{blob_hour, day_prefixes, hour_text, is_year_folder, parent_folder, parse_hour_text};
-use super::BlobError;
 
 /// Folder levels walked at most: the `resourceId=` tree is ten deep.
 const MAX_DEPTH: usize = 24;
@@ -52,10 +52,11 @@ pub async fn discover(
         if level_prefixes.is_empty() {
             break;
         }
-        let levels: Vec<_> = futures::stream::iter(level_prefixes.drain(..).map(|p| async move { store.list_level(&p).await }))
-            .buffered(store.config().concurrency.max(1))
-            .collect()
-            .await;
+        let levels: Vec<_> =
+            futures::stream::iter(level_prefixes.drain(..).map(|p| async move { store.list_level(&p).await }))
+                .buffered(store.config().concurrency.max(1))
+                .collect()
+                .await;
         for level in levels {
             let level = level?;
             found.requests += 1;
@@ -87,9 +88,11 @@ pub async fn discover(
             }
         }
     }
-    let results: Vec<_> = futures::stream::iter(listings.into_iter().map(|(root, p, from)| async move {
-        store.list_flat(&p).await.map(|blobs| (root, blobs, from))
-    }))
+    let results: Vec<_> = futures::stream::iter(
+        listings
+            .into_iter()
+            .map(|(root, p, from)| async move { store.list_flat(&p).await.map(|blobs| (root, blobs, from)) }),
+    )
     .buffered(store.config().concurrency.max(1))
     .collect()
     .await;

@@ -27,7 +27,7 @@ pub struct BlobRange {
 /// The first chunk of a blob's range, downloaded.
 struct Prefetched {
     name: String,
-    bytes: bytes::Bytes,
+    bytes: azure_core::Bytes,
 }
 
 /// Hands out readers over the ranges, in the order they were given.
@@ -52,7 +52,7 @@ impl BlobFeed {
                     let end = r.end.min(r.start + chunk);
                     let bytes = match store.read_range(&r.name, r.start, end).await? {
                         RangeRead::Bytes(b) => b,
-                        RangeRead::NoNewData => bytes::Bytes::new(),
+                        RangeRead::NoNewData => azure_core::Bytes::new(),
                     };
                     Ok(Prefetched { name: r.name, bytes })
                 }
@@ -71,10 +71,8 @@ impl BlobFeed {
     /// The reader of the next range. Must be called once per range, in order, from a
     /// thread outside the runtime.
     pub fn open(&mut self, range: &BlobRange) -> Result<BlobReader, BlobError> {
-        let first = self
-            .chunks
-            .blocking_recv()
-            .ok_or_else(|| BlobError::State("the blob download task stopped".into()))??;
+        let first =
+            self.chunks.blocking_recv().ok_or_else(|| BlobError::State("the blob download task stopped".into()))??;
         assert_eq!(first.name, range.name, "blobs are opened in the order they were planned");
         Ok(BlobReader {
             store: Arc::clone(&self.store),
@@ -104,7 +102,7 @@ pub struct BlobReader {
     end: u64,
     chunk: u64,
     window_start: u64,
-    window: bytes::Bytes,
+    window: azure_core::Bytes,
     pos: u64,
 }
 
@@ -115,7 +113,7 @@ impl BlobReader {
         self.window_start = self.pos;
         self.window = match read.map_err(std::io::Error::other)? {
             RangeRead::Bytes(b) => b,
-            RangeRead::NoNewData => bytes::Bytes::new(),
+            RangeRead::NoNewData => azure_core::Bytes::new(),
         };
         Ok(())
     }

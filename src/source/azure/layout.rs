@@ -80,6 +80,9 @@ mod tests {
         assert_eq!(parent_folder("resourceId=/SUBSCRIPTIONS/S1/VAULTS/KV1/y=2026/"), root);
         let from = parse_hour_text("2026-09-30T23").unwrap();
         let to = parse_hour_text("2026-10-01T01").unwrap();
-        assert_eq!(day_prefixes(root, from, to), vec![format!("{root}y=2026/m=09/d=30/"), format!("{root}y=2026/m=10/d=01/")]);
+        assert_eq!(
+            day_prefixes(root, from, to),
+            vec![format!("{root}y=2026/m=09/d=30/"), format!("{root}y=2026/m=10/d=01/")]
+        );
     }
 }

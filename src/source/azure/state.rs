@@ -22,8 +22,9 @@ pub struct ListingState {
 impl ListingState {
     pub fn load(path: &Path) -> Result<Self, BlobError> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| BlobError::State(format!("{}: {e}", path.display()))),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| BlobError::State(format!("{}: {e}", path.display())))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(BlobError::State(format!("{}: {e}", path.display()))),
         }
