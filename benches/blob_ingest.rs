@@ -3,9 +3,10 @@
 //!
 //! `cargo bench --bench blob_ingest` (needs `KVAUDIT_AZURITE`, as `scripts/test.sh` sets
 //! it): generates `KVAUDIT_BENCH_DAYS` days (default 7) of logs, uploads them as append
-//! blobs in 1 MiB blocks to an in-memory Azurite, ingests them with the release binary's
-//! library code and prints blobs, records, MB and MB/s. `cargo test --benches` runs it on
-//! one small day, so it cannot rot.
+//! blobs in 1 MiB blocks to an in-memory Azurite, ingests them in-process with
+//! `ingest_blobs` (8 downloads at a time) and prints blobs, records, MB and MB/s.
+//! `cargo test --bench blob_ingest -- --bench` runs the same in the test profile, without a
+//! release build. `cargo test --benches` runs it on one small day, so it cannot rot.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
