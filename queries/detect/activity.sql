@@ -18,3 +18,5 @@ SELECT
     count(*) AS calls
 FROM scope
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+-- Sorted: deterministic output, and runs of equal values that Parquet encodes compactly.
+ORDER BY hour, vault, identity, operation, object_name, caller_ip, outcome, identity_appid

@@ -35,11 +35,38 @@ pub enum ResultFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read new Key Vault log records from files into the lake (incremental, idempotent).
+    /// Read new Key Vault log records from files or Blob Storage into the lake
+    /// (incremental, idempotent).
     Ingest {
-        /// A log file, or a directory tree of them (the storage account's archive layout).
+        /// A log file, a directory tree of them, or a container:
+        /// az://ACCOUNT/insights-logs-auditevent[/PREFIX]. Blob Storage credentials: a SAS
+        /// token from the KVAUDIT_SAS_TOKEN variable or --sas-file, else Entra ID (client
+        /// secret, workload or managed identity from the environment, or `az login`).
         #[arg(long)]
-        from: PathBuf,
+        from: String,
+        /// The account's blob endpoint, for sovereign clouds and emulators
+        /// (default https://ACCOUNT.blob.core.windows.net).
+        #[arg(long, env = "KVAUDIT_BLOB_ENDPOINT")]
+        blob_endpoint: Option<String>,
+        /// A file holding a SAS token (or a SAS URL) for the container.
+        #[arg(long)]
+        sas_file: Option<PathBuf>,
+        /// Keep pulling until stopped (Ctrl-C or SIGTERM stop at a checkpoint).
+        #[arg(long)]
+        follow: bool,
+        /// Time between pulls with --follow, like 30s, 5m or 1h.
+        #[arg(long, default_value = "5m", requires = "follow")]
+        interval: String,
+        /// Hours before the newest hour seen that every run lists again.
+        #[arg(long, default_value_t = 2)]
+        grace_hours: u32,
+        /// Blobs downloaded at once.
+        #[arg(long, default_value_t = 8)]
+        downloads: usize,
+        /// How long to retry a failing request (timeouts, 5xx, 429, dropped connections),
+        /// in seconds.
+        #[arg(long, default_value_t = 60)]
+        retry_seconds: u64,
         /// Print the summary as a line of text or as one JSON object.
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,

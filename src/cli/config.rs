@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use kvaudit::ingest::BlobIngestOptions;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::output::Format;
+use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{Args, Command, ResultFormat, SummaryFormat};
 
@@ -65,8 +67,16 @@ fn parse_time(flag: &str, text: Option<String>) -> Result<Option<chrono::DateTim
     .transpose()
 }
 
+/// Where ingest reads from.
+pub enum IngestFrom {
+    Local(PathBuf),
+    Blob(BlobIngestOptions),
+}
+
 pub struct IngestConfig {
-    pub from: PathBuf,
+    pub from: IngestFrom,
+    /// `--follow`: the pause between runs.
+    pub follow: Option<std::time::Duration>,
     pub json: bool,
     pub progress: bool,
     pub workers: Option<usize>,
@@ -102,21 +112,96 @@ fn check_days(days: u32) -> Result<u32> {
     Ok(days)
 }
 
+/// The SAS token, from `--sas-file` or `KVAUDIT_SAS_TOKEN` (read here, not through clap,
+/// so that `--help` can never show it). Errors never quote the token.
+fn sas_credential(sas_file: Option<PathBuf>) -> Result<Option<SasToken>> {
+    if let Some(path) = sas_file {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("--sas-file {}", path.display()))?;
+        return Ok(Some(SasToken::new(&text).with_context(|| format!("--sas-file {}", path.display()))?));
+    }
+    match std::env::var("KVAUDIT_SAS_TOKEN") {
+        Ok(text) if !text.trim().is_empty() => Ok(Some(SasToken::new(&text).context("KVAUDIT_SAS_TOKEN")?)),
+        _ => Ok(None),
+    }
+}
+
+/// `30s`, `5m`, `1h` or a number of seconds.
+fn parse_interval(text: &str) -> Result<std::time::Duration> {
+    let (number, unit) =
+        text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
+    let n: u64 = number.parse().with_context(|| format!("--interval must be like 30s, 5m or 1h, not {text:?}"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("--interval must be like 30s, 5m or 1h, not {text:?}"),
+    };
+    if seconds == 0 {
+        bail!("--interval must be at least 1s");
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 impl Config {
     pub fn from_args(args: Args) -> Result<Self> {
         if args.lake.as_os_str().is_empty() {
             bail!("--lake must name a directory");
         }
         let command = match args.command {
-            Command::Ingest { from, format, no_progress, workers, commit_bytes } => {
+            Command::Ingest {
+                from,
+                format,
+                no_progress,
+                workers,
+                commit_bytes,
+                blob_endpoint,
+                sas_file,
+                follow,
+                interval,
+                grace_hours,
+                downloads,
+                retry_seconds,
+            } => {
                 if workers == Some(0) {
                     bail!("--workers must be at least 1");
                 }
                 if commit_bytes == 0 {
                     bail!("--commit-bytes must be at least 1");
                 }
+                if downloads == 0 {
+                    bail!("--downloads must be at least 1");
+                }
+                let from = match BlobLocation::parse(&from) {
+                    None => IngestFrom::Local(PathBuf::from(from)),
+                    Some(location) => {
+                        let location = location?;
+                        let endpoint = match blob_endpoint {
+                            Some(text) => url::Url::parse(&text)
+                                .ok()
+                                .filter(|u| !u.cannot_be_a_base() && u.query().is_none())
+                                .with_context(|| {
+                                    format!("--blob-endpoint must be an http(s) URL without a query, not {text:?}")
+                                })?,
+                            None => BlobConfig::public_endpoint(&location.account),
+                        };
+                        let credential = sas_credential(sas_file)?.map_or(Credential::EntraId, Credential::Sas);
+                        IngestFrom::Blob(BlobIngestOptions {
+                            config: BlobConfig {
+                                location,
+                                endpoint,
+                                credential,
+                                retry_for: std::time::Duration::from_secs(retry_seconds),
+                                concurrency: downloads,
+                                grace_hours,
+                            },
+                            chunk_bytes: 4 << 20,
+                        })
+                    }
+                };
+                let follow = if follow { Some(parse_interval(&interval)?) } else { None };
                 CommandConfig::Ingest(IngestConfig {
                     from,
+                    follow,
                     json: format == SummaryFormat::Json,
                     progress: !no_progress && format == SummaryFormat::Table,
                     workers,

@@ -4,7 +4,7 @@ use anyhow::Result;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::{QuerySession, SessionOptions, output, registry};
 
-use super::config::{DemoConfig, IngestConfig};
+use super::config::{DemoConfig, IngestConfig, IngestFrom};
 
 pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     let options = kvaudit::generate::GenerateOptions {
@@ -29,7 +29,8 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     println!("2. Ingesting them into the lake {} ...", lake.root().display());
     // The archive container only: the truth file and inventory beside it are not logs.
     let ingest = IngestConfig {
-        from: config.logs.join("insights-logs-auditevent"),
+        from: IngestFrom::Local(config.logs.join("insights-logs-auditevent")),
+        follow: None,
         json: false,
         progress: true,
         workers: None,

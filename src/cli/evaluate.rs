@@ -10,7 +10,7 @@ use kvaudit::evaluate::{Scorecard, detect_daily, identity_days, score, sentinel:
 use kvaudit::generate::{GenerateOptions, Truth};
 use kvaudit::lake::LakePaths;
 
-use super::config::{EvaluateConfig, IngestConfig};
+use super::config::{EvaluateConfig, IngestConfig, IngestFrom};
 
 pub fn run(config: EvaluateConfig) -> Result<()> {
     let logs = config.out.join("logs");
@@ -30,7 +30,8 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
     };
     let generated = kvaudit::generate::generate(&options)?;
     let ingest = IngestConfig {
-        from: logs.join("insights-logs-auditevent"),
+        from: IngestFrom::Local(logs.join("insights-logs-auditevent")),
+        follow: None,
         json: false,
         progress: false,
         workers: None,
@@ -57,11 +58,12 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
     let theirs = score("sentinel", &sentinel, &truth.incidents, &sentinel_kinds, (first, end), identity_days);
     let mut out = std::io::stdout().lock();
     if config.json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"seed": config.seed, "scale": config.scale, "days": config.days, "kvaudit": ours, "sentinel": theirs})
-        )?;
+        let setup = serde_json::json!({
+            "seed": config.seed, "scale": config.scale, "days": config.days, "teams": config.teams,
+            "vaults_per_team": config.vaults, "clean": config.clean, "identities": truth.identities,
+            "vaults": truth.vaults,
+        });
+        writeln!(out, "{}", serde_json::json!({"setup": setup, "kvaudit": ours, "sentinel": theirs}))?;
     } else {
         writeln!(
             out,
@@ -125,6 +127,17 @@ pub fn write_scorecards(out: &mut impl Write, cards: &[&Scorecard]) -> Result<()
     for card in cards.iter().filter(|c| c.detector == "kvaudit") {
         for alarm in &card.false_alarms {
             writeln!(out, "false alarm: {}\n    {}", super::detect::summary_line(alarm), alarm.explanation)?;
+        }
+        for incident in &card.missed {
+            writeln!(
+                out,
+                "missed: {} {} {} {}: {}",
+                incident.kind,
+                incident.vault.as_deref().unwrap_or("-"),
+                incident.window_start,
+                incident.identity_upn.as_deref().or(incident.identity_appid.as_deref()).unwrap_or("-"),
+                incident.description
+            )?;
         }
     }
     Ok(())

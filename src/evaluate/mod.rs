@@ -57,6 +57,8 @@ pub struct Scorecard {
     pub identity_days: u64,
     /// The alerts that matched nothing.
     pub false_alarms: Vec<Alert>,
+    /// The incidents no alert found.
+    pub missed: Vec<Incident>,
 }
 
 impl Scorecard {
@@ -114,12 +116,15 @@ pub fn score(
         .iter()
         .map(|&kind| (kind, KindScore { kind, incidents: 0, found: 0, alerts: 0, true_alerts: 0 }))
         .collect();
+    let mut missed = Vec::new();
     for incident in &incidents {
         let Some(kind) = AlertKind::parse(&incident.kind) else { continue };
         let entry = per_kind.get_mut(&kind).expect("kinds were filtered");
         entry.incidents += 1;
         if alerts.iter().any(|a| matches(a, incident)) {
             entry.found += 1;
+        } else {
+            missed.push((*incident).clone());
         }
     }
     let mut false_alarms = Vec::new();
@@ -141,6 +146,7 @@ pub fn score(
         true_alerts,
         identity_days,
         false_alarms,
+        missed,
     }
 }
 

@@ -14,6 +14,7 @@
 //! the same commit; a trailing partial line is never consumed; reading resumes exactly at
 //! the stored offset, so a grown `PT1H.json` yields only its new records.
 
+mod blobs;
 mod progress;
 mod reader;
 mod sink;
@@ -21,6 +22,7 @@ mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
@@ -32,6 +34,7 @@ use crate::lake::writer::{FileSizing, PartitionWriter};
 use crate::lake::{LakeError, LakePaths, RunId, commit};
 use crate::source::{SourceError, local};
 
+pub use blobs::{BlobIngestOptions, ingest_blobs};
 pub use progress::Progress;
 
 /// Why an ingest run stopped.
@@ -64,6 +67,8 @@ pub struct IngestOptions {
     pub sizing: FileSizing,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+    /// Set to stop the run at the next source boundary, with what was read committed.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl IngestOptions {
@@ -77,6 +82,7 @@ impl IngestOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             sizing: FileSizing::default(),
             progress: false,
+            stop: None,
         }
     }
 }
@@ -141,6 +147,28 @@ pub(crate) struct ReadTask {
     pub key: Arc<str>,
     pub start: u64,
     pub length: u64,
+    /// The identity to checkpoint (blobs); local files are fingerprinted by the sink.
+    pub fingerprint: Option<Arc<str>>,
+}
+
+/// What the reader reads a source through.
+pub(crate) trait ReadSeek: std::io::Read + std::io::Seek {}
+impl<T: std::io::Read + std::io::Seek> ReadSeek for T {}
+
+/// Opens each planned source for the reader, in plan order.
+pub(crate) trait Opener {
+    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek>, IngestError>;
+}
+
+/// Local files, opened from their path.
+struct LocalFiles;
+
+impl Opener for LocalFiles {
+    fn open(&mut self, task: &ReadTask) -> Result<Box<dyn ReadSeek>, IngestError> {
+        let file = std::fs::File::open(&task.path)
+            .map_err(|source| IngestError::Source(SourceError::Io { path: task.path.clone(), source }))?;
+        Ok(Box::new(file))
+    }
 }
 
 /// Runs one ingest over `options.from` into `options.lake`.
@@ -187,15 +215,33 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
             }
         };
         if start < file.length {
-            tasks.push(ReadTask { path: file.path, key: Arc::from(file.key.as_str()), start, length: file.length });
+            tasks.push(ReadTask {
+                path: file.path,
+                key: Arc::from(file.key.as_str()),
+                start,
+                length: file.length,
+                fingerprint: None,
+            });
         }
     }
     summary.files_read = tasks.len() as u64;
+    run_planned(options, tasks, &mut LocalFiles, summary, started)
+}
+
+/// Runs the pipeline over planned tasks and completes the summary with what it counted.
+fn run_planned(
+    options: &IngestOptions,
+    tasks: Vec<ReadTask>,
+    opener: &mut dyn Opener,
+    summary: IngestSummary,
+    started: Instant,
+) -> Result<IngestSummary, IngestError> {
+    let lake = &options.lake;
     let total: u64 = tasks.iter().map(|t| t.length - t.start).sum();
     let progress = Progress::new(options.progress, total);
     let run = RunId::new();
     // The pipeline counts records, bytes, files and commits; the rest is known here.
-    let counted = run_pipeline(options, &run, tasks, &progress)?;
+    let counted = run_pipeline(options, &run, tasks, &progress, opener)?;
     progress.finish();
     let mut summary = IngestSummary {
         files: summary.files,
@@ -221,6 +267,7 @@ fn run_pipeline(
     run: &RunId,
     tasks: Vec<ReadTask>,
     progress: &Progress,
+    opener: &mut dyn Opener,
 ) -> Result<IngestSummary, IngestError> {
     let workers = options.workers.max(1);
     let (sink_tx, sink_rx) = sync_channel::<sink::Message>(workers * 4);
@@ -240,7 +287,7 @@ fn run_pipeline(
         }
         let sink = sink::Sink::new(options.lake.clone(), run.clone(), progress.clone());
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
-        let mut reader = reader::Reader::new(options, run, queues, sink_tx, ack_rx, progress.clone());
+        let mut reader = reader::Reader::new(options, opener, run, queues, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
         let bytes = reader.bytes_read();
         drop(reader); // closes the block and sink channels, so workers and the sink end

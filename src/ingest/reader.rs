@@ -10,11 +10,12 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
 use super::sink::Message;
 use super::worker::Work;
-use super::{IngestError, IngestOptions, Progress, ReadTask};
+use super::{IngestError, IngestOptions, Opener, Progress, ReadSeek, ReadTask};
 use crate::lake::quarantine::QuarantineEntry;
 use crate::lake::{LakeError, LakePaths, RunId, StagedFile};
 use crate::record::framing::starts_document;
@@ -34,10 +35,14 @@ pub struct Block {
     pub last: bool,
     /// The source's length when this run planned it.
     pub length: u64,
+    /// The source's identity to store in its checkpoint (a blob's creation time and ETag);
+    /// `None` for local files, whose fingerprint the sink computes.
+    pub fingerprint: Option<Arc<str>>,
 }
 
 pub struct Reader<'a> {
     options: &'a IngestOptions,
+    opener: &'a mut dyn Opener,
     run: &'a RunId,
     /// One queue per worker, fed in turn.
     workers: Vec<SyncSender<Work>>,
@@ -58,6 +63,7 @@ fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
 impl<'a> Reader<'a> {
     pub fn new(
         options: &'a IngestOptions,
+        opener: &'a mut dyn Opener,
         run: &'a RunId,
         workers: Vec<SyncSender<Work>>,
         sink: SyncSender<Message>,
@@ -66,6 +72,7 @@ impl<'a> Reader<'a> {
     ) -> Self {
         Reader {
             options,
+            opener,
             run,
             workers,
             sink: Some(sink),
@@ -86,6 +93,12 @@ impl<'a> Reader<'a> {
     /// Reads every task, committing every `commit_bytes` and once at the end.
     pub fn read_all(&mut self, tasks: &[ReadTask]) -> Result<(), IngestError> {
         for task in tasks {
+            // A stop request (Ctrl-C, SIGTERM) ends the run at the next source boundary,
+            // with everything read so far committed.
+            if self.options.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                tracing::info!("Stopping at a checkpoint, as asked.");
+                break;
+            }
             self.read_task(task)?;
         }
         self.barrier()
@@ -139,7 +152,7 @@ impl<'a> Reader<'a> {
     }
 
     fn read_task(&mut self, task: &ReadTask) -> Result<(), IngestError> {
-        let mut file = File::open(&task.path).map_err(io(&task.path))?;
+        let mut file = self.opener.open(task)?;
         file.seek(SeekFrom::Start(task.start)).map_err(io(&task.path))?;
         let mut pos = task.start;
         let mut carry: Vec<u8> = Vec::new();
@@ -151,7 +164,7 @@ impl<'a> Reader<'a> {
             }
             let remaining = task.length - pos;
             let mut buf = std::mem::take(&mut carry);
-            let want = if first && self.opens_document(&mut file, &task.path, pos, remaining)? {
+            let want = if first && self.opens_document(&mut *file, &task.path, pos, remaining)? {
                 if remaining > MAX_DOCUMENT_BYTES {
                     return self.quarantine_document(task, pos, remaining);
                 }
@@ -180,6 +193,7 @@ impl<'a> Reader<'a> {
                     bytes: buf,
                     last: true,
                     length,
+                    fingerprint: task.fingerprint.clone(),
                 });
             }
             match memchr::memrchr(b'\n', &buf) {
@@ -192,12 +206,13 @@ impl<'a> Reader<'a> {
                         bytes: buf,
                         last: false,
                         length: task.length,
+                        fingerprint: task.fingerprint.clone(),
                     })?;
                     pos += n;
                 }
                 None => {
                     // One line fills the whole block: stream it to quarantine.
-                    match self.quarantine_long_line(task, &mut file, pos, buf)? {
+                    match self.quarantine_long_line(task, &mut *file, pos, buf)? {
                         Some(next) => {
                             pos = next;
                             file.seek(SeekFrom::Start(pos)).map_err(io(&task.path))?;
@@ -211,6 +226,7 @@ impl<'a> Reader<'a> {
                                 bytes: Vec::new(),
                                 last: true,
                                 length: task.length,
+                                fingerprint: task.fingerprint.clone(),
                             });
                         }
                     }
@@ -222,7 +238,7 @@ impl<'a> Reader<'a> {
 
     fn opens_document(
         &self,
-        file: &mut File,
+        file: &mut dyn ReadSeek,
         path: &std::path::Path,
         pos: u64,
         remaining: u64,
@@ -252,6 +268,7 @@ impl<'a> Reader<'a> {
             bytes: Vec::new(),
             last: true,
             length: task.length,
+            fingerprint: task.fingerprint.clone(),
         })
     }
 
@@ -261,7 +278,7 @@ impl<'a> Reader<'a> {
     fn quarantine_long_line(
         &mut self,
         task: &ReadTask,
-        file: &mut File,
+        file: &mut dyn ReadSeek,
         pos: u64,
         head: Vec<u8>,
     ) -> Result<Option<u64>, IngestError> {
@@ -315,6 +332,7 @@ impl<'a> Reader<'a> {
             bytes: Vec::new(),
             last: false,
             length: task.length,
+            fingerprint: task.fingerprint.clone(),
         })?;
         Ok(Some(line_end + 1))
     }

@@ -44,6 +44,8 @@ pub struct Sink {
     quarantine: Vec<QuarantineEntry>,
     side_files: Vec<StagedFile>,
     checkpoints: BTreeMap<String, SourceCheckpoint>,
+    /// Sources whose identity the reader gave (blobs): no local fingerprint to compute.
+    identified: std::collections::BTreeSet<String>,
     blocks_seen: u64,
     seq: u32,
     outcome: IngestSummary,
@@ -60,6 +62,7 @@ impl Sink {
             quarantine: Vec::new(),
             side_files: Vec::new(),
             checkpoints: BTreeMap::new(),
+            identified: Default::default(),
             blocks_seen: 0,
             seq: 0,
             outcome: IngestSummary::default(),
@@ -105,6 +108,10 @@ impl Sink {
         // commit, and every block but the last is consumed whole, so the furthest is right.
         checkpoint.offset = checkpoint.offset.max(block.consumed_to);
         checkpoint.length = block.length;
+        if let Some(fingerprint) = &block.fingerprint {
+            checkpoint.fingerprint = Some(fingerprint.to_string());
+            self.identified.insert(block.source.to_string());
+        }
         Ok(())
     }
 
@@ -128,7 +135,9 @@ impl Sink {
         }
         let mut checkpoints = Vec::new();
         for (source, mut checkpoint) in std::mem::take(&mut self.checkpoints) {
-            checkpoint.fingerprint = Some(local::fingerprint(std::path::Path::new(&source), checkpoint.offset)?);
+            if !self.identified.contains(&source) {
+                checkpoint.fingerprint = Some(local::fingerprint(std::path::Path::new(&source), checkpoint.offset)?);
+            }
             checkpoints.push((source, checkpoint));
         }
         let commit = Commit { files, checkpoints };

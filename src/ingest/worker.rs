@@ -28,6 +28,8 @@ pub struct DecodedBlock {
     /// The source offset up to which everything is decoded or quarantined.
     pub consumed_to: u64,
     pub length: u64,
+    /// The source identity to checkpoint, when the reader knows it (blobs).
+    pub fingerprint: Option<Arc<str>>,
     pub pending_bytes: u64,
     pub records: u64,
     pub quarantined: Vec<QuarantineEntry>,
@@ -146,6 +148,7 @@ pub fn decode_block(
         source: Arc::clone(&block.source),
         consumed_to: block.base + consumed as u64,
         length: block.length,
+        fingerprint: block.fingerprint.clone(),
         pending_bytes,
         records,
         quarantined,

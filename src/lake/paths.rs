@@ -7,6 +7,7 @@
 //! <lake>/_state/commits/<run>-<n>.json                   commits written, not yet applied
 //! <lake>/_state/staging/<run>/...                        files of commits in progress
 //! <lake>/_state/lake.lock                                one writer at a time
+//! <lake>/_state/blob-listing.json                        newest hour listed per vault folder
 //! ```
 //!
 //! Invariant: no other module formats a `date=` directory or a file name; a lake path is
@@ -80,6 +81,11 @@ impl LakePaths {
 
     pub fn staging_dir(&self, run: &RunId) -> PathBuf {
         self.staging_root().join(run.as_str())
+    }
+
+    /// Listing marks of Blob Storage sources (see `source::azure::state`).
+    pub fn blob_listing_file(&self) -> PathBuf {
+        self.state_dir().join("blob-listing.json")
     }
 
     pub fn lock_file(&self) -> PathBuf {

@@ -2,6 +2,7 @@
 //! configuration, discovery and tests; all of them hand the ingest pipeline the same thing:
 //! a list of byte sources, each with a stable key, a current length and a fingerprint.
 
+pub mod azure;
 pub mod local;
 
 use std::path::PathBuf;
@@ -15,4 +16,7 @@ pub enum SourceError {
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// Blob Storage could not be listed or read.
+    #[error(transparent)]
+    Blob(#[from] azure::BlobError),
 }

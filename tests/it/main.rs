@@ -1,7 +1,9 @@
 //! kvaudit's integration tests, in one binary so they link once. Each module starts the
 //! real `kvaudit` binary or reads a real lake; none of them fakes a part.
 
+mod azurite;
 mod bad_input;
+mod blobs;
 mod cli;
 mod common;
 mod crash;

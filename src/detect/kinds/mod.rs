@@ -151,12 +151,14 @@ pub fn detect_all(cx: &Context<'_>, calls: &[Call]) -> Vec<Alert> {
 }
 
 /// One story, one alert: a volume spike of an identity in a vault during a mass retrieval,
-/// an enumeration or a denial burst there is the same event, told better by the more
-/// specific kind.
+/// an enumeration, a denial burst or calls from a new network (a stolen credential's extra
+/// reads) is the same event, told better by the more specific kind.
 fn resolve_overlaps(alerts: Vec<Alert>) -> Vec<Alert> {
     use AlertKind::*;
-    let specific: Vec<&Alert> =
-        alerts.iter().filter(|a| matches!(a.kind, MassRetrieval | Enumeration | DeniedBurst)).collect();
+    let specific: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| matches!(a.kind, MassRetrieval | Enumeration | DeniedBurst | NewIp | NewIdentity))
+        .collect();
     let covered = |a: &Alert| {
         specific.iter().any(|s| {
             s.identity_oid == a.identity_oid

@@ -3,8 +3,10 @@
 //!
 //! Reads are cut into sessions (no gap over three minutes); the most distinct objects read
 //! within any hour of a session is compared with the identity's own history in that vault:
-//! it must reach the policy's minimum, twice the most it ever read in an hour, and three
-//! more than that record. (A Poisson tail of the count is reported as the score, but is not
+//! it must reach the policy's minimum, three more than the most it ever read in an hour,
+//! and twice what it reads in a typical hour. (The record is per clock hour, so two of a
+//! person's sessions in one hour already raise it; twice the record would hide a harvest
+//! of nine secrets by someone who once read five.) (A Poisson tail of the count is reported as the score, but is not
 //! the trigger: a person who reads one to three secrets a session has too few sessions for
 //! a tail test to reach a many-identity threshold on nine secrets.) A nightly job that reads
 //! 200 secrets every night has a record of 200 and is not flagged. If the identity listed
@@ -68,7 +70,8 @@ pub fn detect(cx: &Context<'_>, calls: &[&Call]) -> Vec<Alert> {
             continue;
         }
         let record = pair.max_objects_per_hour() as usize;
-        let threshold = cx.policy.retrieval_min_objects.max(2 * record).max(record + 3);
+        let typical = pair.mean_objects_per_reading_hour();
+        let threshold = cx.policy.retrieval_min_objects.max(record + 3).max((2.0 * typical).ceil() as usize);
         let reads: Vec<&Call> = pair_calls.iter().copied().filter(|c| c.reads_object()).collect();
         let lists: Vec<&Call> = pair_calls.iter().copied().filter(|c| c.lists()).collect();
         for session in sessions(&reads, SESSION_GAP_US) {

@@ -3,7 +3,8 @@
 //!
 //! The rhythm is the set of UTC hours at which the identity was active in the history
 //! window. A call is at an unusual time when the nearest of those hours is at least
-//! `unusual_time_margin_hours` away (circularly: 23:00 and 01:00 are two hours apart), so
+//! `unusual_time_margin_hours` away, plus the hours by which few observations may
+//! understate the ends of its day (its day's length over its active hours, rounded up) (circularly: 23:00 and 01:00 are two hours apart), so
 //! working until 19:00 instead of 18:00 is not unusual, and 03:00 for a person whose day
 //! runs 07–17 is. There is no global office-hours rule: a nightly job is usual at 02:00 and
 //! unusual at 14:00, a person in Seattle is usual at 20:00 UTC, and an always-on service
@@ -33,6 +34,21 @@ fn usual_hours(profile: &IdentityProfile) -> Vec<usize> {
     (0..24).filter(|&h| profile.active_days[0][h] + profile.active_days[1][h] > 0).collect()
 }
 
+/// Hours from the first to the last usual hour of the day, circularly: 24 minus the
+/// longest stretch of hours with no activity.
+fn day_length(usual: &[usize]) -> usize {
+    if usual.is_empty() {
+        return 0;
+    }
+    let mut longest_gap = 0;
+    for (i, &h) in usual.iter().enumerate() {
+        let next = usual[(i + 1) % usual.len()];
+        let gap = (next + 24 - h - 1) % 24;
+        longest_gap = longest_gap.max(gap);
+    }
+    24 - longest_gap
+}
+
 /// Circular distance in hours from `hour` to the nearest of `usual`.
 fn distance(hour: usize, usual: &[usize]) -> usize {
     usual.iter().map(|&u| hour.abs_diff(u).min(24 - hour.abs_diff(u))).min().unwrap_or(12)
@@ -49,6 +65,9 @@ pub fn detect(cx: &Context<'_>, calls: &[&Call]) -> Vec<Alert> {
             continue;
         }
         let usual = usual_hours(profile);
+        // Few observations show less than the whole day: with n active hours spread over a
+        // day of w hours, the day's true ends lie about w / n beyond the observed ones.
+        let margin = margin + (day_length(&usual) as u32).div_ceil(slots.max(1)) as usize;
         let unusual: Vec<&Call> =
             identity_calls.iter().copied().filter(|c| distance(hour_of_day(c.time), &usual) >= margin).collect();
         for session in sessions(&unusual, SESSION_GAP_US) {
@@ -105,6 +124,14 @@ fn usual_text(hours: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_length_spans_the_usual_hours_circularly() {
+        assert_eq!(day_length(&[7, 8, 12, 16]), 10);
+        assert_eq!(day_length(&[0, 1, 22, 23]), 4);
+        assert_eq!(day_length(&[5]), 1);
+        assert_eq!(day_length(&(0..24).collect::<Vec<_>>()), 24);
+    }
 
     #[test]
     fn distance_is_circular_and_to_the_nearest_usual_hour() {
