@@ -92,3 +92,30 @@ pub fn record(time: &str, vault: &str, secret: &str) -> String {
         vault_upper = vault.to_uppercase()
     )
 }
+
+/// Compares a result table with `tests/it/expected/<name>.txt`, which `KVAUDIT_BLESS=1`
+/// rewrites instead; returns the difference, labelled with the query's file, if any.
+pub fn differs_from_expected(name: &str, sql_file: &str, got: &str) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/expected").join(format!("{name}.txt"));
+    if std::env::var_os("KVAUDIT_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+        return None;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run with KVAUDIT_BLESS=1", path.display()));
+    (got.trim() != want.trim()).then(|| format!("{sql_file}\n--- expected\n{want}\n--- got\n{got}"))
+}
+
+/// The stems of the `.sql` files in `queries/<dir>`, sorted.
+pub fn sql_files(dir: &str) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries").join(dir);
+    let mut stems: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    stems.sort();
+    stems
+}

@@ -9,7 +9,7 @@ use kvaudit::lake::LakePaths;
 use kvaudit::query::registry::DETECTOR_QUERIES;
 use kvaudit::query::{QuerySession, SessionOptions};
 
-use crate::common::{ingest, run, run_ok};
+use crate::common::{differs_from_expected, ingest, run, run_ok, sql_files};
 
 /// A record of `operation` on `object` in `vault` by identity `oid` from `ip`.
 fn call(time: &str, vault: &str, operation: &str, object: &str, oid: &str, ip: &str, status: u16) -> String {
@@ -46,9 +46,6 @@ fn every_detector_query_gives_its_expected_table() {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     ingest(&lake, &file);
 
-    let expected_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/expected/detect");
-    let bless = std::env::var_os("KVAUDIT_BLESS").is_some();
-    std::fs::create_dir_all(&expected_dir).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let mut failures = Vec::new();
     runtime.block_on(async {
@@ -67,16 +64,8 @@ fn every_detector_query_gives_its_expected_table() {
             bind_scope(&session, lo, hi, Some(&allow)).await.unwrap();
             let batches = session.context().sql(q.sql).await.unwrap().collect().await.unwrap();
             let got = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
-            let path = expected_dir.join(format!("{}.txt", q.name));
-            if bless {
-                std::fs::write(&path, &got).unwrap();
-                continue;
-            }
-            let want = std::fs::read_to_string(&path)
-                .unwrap_or_else(|_| panic!("{} is missing: run with KVAUDIT_BLESS=1", path.display()));
-            if got.trim() != want.trim() {
-                failures.push(format!("queries/detect/{}.sql\n--- expected\n{want}\n--- got\n{got}", q.name));
-            }
+            let file = format!("queries/detect/{}.sql", q.name);
+            failures.extend(differs_from_expected(&format!("detect/{}", q.name), &file, &got));
         }
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -84,17 +73,9 @@ fn every_detector_query_gives_its_expected_table() {
 
 #[test]
 fn the_detector_registry_lists_every_sql_file() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/detect");
-    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    on_disk.sort();
     let mut registered: Vec<String> = DETECTOR_QUERIES.iter().map(|q| q.name.to_string()).collect();
     registered.sort();
-    assert_eq!(on_disk, registered);
+    assert_eq!(sql_files("detect"), registered);
 }
 
 /// Generates `days` days at `scale` and ingests them; returns (dir, lake, truth).
