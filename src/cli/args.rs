@@ -33,6 +33,27 @@ pub enum ResultFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ObjectType {
+    Secret,
+    Key,
+    Certificate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryAction {
+    /// Import `az keyvault secret list` (or `show`, `list-versions`, and the key and
+    /// certificate equivalents) output: files, or folders of *.json files. Repeatable:
+    /// every import is kept, so changed expiry dates keep their history. Secret values
+    /// (`az keyvault secret show` prints them) are never stored.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read new Key Vault log records from files or Blob Storage into the lake
@@ -166,6 +187,47 @@ pub enum Command {
         /// Vaults kept per team (1–6), with the identities that use them.
         #[arg(long, default_value_t = 6)]
         vaults: u32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// The vaults' secret inventory, as the Azure CLI prints it.
+    Inventory {
+        #[command(subcommand)]
+        action: InventoryAction,
+    },
+    /// Is this secret still used, by whom, which version? A verdict, the last successful
+    /// read, every reader, the versions read, expiry and age, and a recommendation.
+    SecretStatus {
+        /// VAULT/SECRET (or the secret's URL).
+        secret: String,
+        /// The window readers are listed over, in days before the end of the newest day
+        /// in the lake.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// The configuration file; its `[lifecycle]` table sets the stale period and the
+        /// other lifecycle thresholds.
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// Every secret with its state (in-use, idle, unread, stale, expired, near-expiry,
+    /// past-max-age, no-expiry, old-version, deleted).
+    Secrets {
+        /// Only this vault.
+        #[arg(long)]
+        vault: Option<String>,
+        /// Only secrets in this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// List keys or certificates instead of secrets.
+        #[arg(long = "type", value_enum, default_value = "secret")]
+        object_type: ObjectType,
+        /// The window "in use" and the read counts look at, in days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
     },

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use kvaudit::detect::lifecycle::LifecyclePolicy;
 use kvaudit::ingest::BlobIngestOptions;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
-use super::args::{Args, Command, ResultFormat, SummaryFormat};
+use super::args::{Args, Command, InventoryAction, ObjectType, ResultFormat, SummaryFormat};
 
 pub struct Config {
     pub lake: LakePaths,
@@ -24,6 +25,26 @@ pub enum CommandConfig {
     Demo(DemoConfig),
     Detect(DetectConfig),
     Evaluate(EvaluateConfig),
+    InventoryImport { files: Vec<PathBuf>, json: bool },
+    SecretStatus(SecretStatusConfig),
+    Secrets(SecretsConfig),
+}
+
+pub struct SecretStatusConfig {
+    pub vault: String,
+    pub secret: String,
+    pub days: u32,
+    pub policy: LifecyclePolicy,
+    pub json: bool,
+}
+
+pub struct SecretsConfig {
+    pub vault: Option<String>,
+    pub state: Option<kvaudit::status::SecretState>,
+    pub object_type: &'static str,
+    pub days: u32,
+    pub policy: LifecyclePolicy,
+    pub json: bool,
 }
 
 pub struct DetectConfig {
@@ -48,14 +69,18 @@ pub struct EvaluateConfig {
 struct FileConfig {
     #[serde(default)]
     detect: kvaudit::detect::Policy,
+    #[serde(default)]
+    lifecycle: LifecyclePolicy,
 }
 
-fn read_policy(path: Option<&std::path::Path>) -> Result<kvaudit::detect::Policy> {
-    let Some(path) = path else { return Ok(kvaudit::detect::Policy::default()) };
+/// The `[detect]` and `[lifecycle]` tables of the config file (defaults without one).
+fn read_policy(path: Option<&std::path::Path>) -> Result<(kvaudit::detect::Policy, LifecyclePolicy)> {
+    let Some(path) = path else { return Ok(Default::default()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
     let file: FileConfig = toml::from_str(&text).with_context(|| format!("in the config file {}", path.display()))?;
     file.detect.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [detect] {e}", path.display()))?;
-    Ok(file.detect)
+    file.lifecycle.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [lifecycle] {e}", path.display()))?;
+    Ok((file.detect, file.lifecycle))
 }
 
 fn parse_time(flag: &str, text: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -240,8 +265,47 @@ impl Config {
                     kvaudit::generate::GenerateOptions { out, days, seed, start, scale, teams, vaults, incidents };
                 CommandConfig::Generate(GenerateConfig { options, json: format == SummaryFormat::Json })
             }
+            Command::Inventory { action: InventoryAction::Import { files, format } } => {
+                CommandConfig::InventoryImport { files, json: format == SummaryFormat::Json }
+            }
+            Command::SecretStatus { secret, days, config, format } => {
+                let Some((vault, secret)) = kvaudit::status::secret::parse_path(&secret) else {
+                    bail!("name the secret as VAULT/SECRET (or its URL), not {secret:?}");
+                };
+                let policy = read_policy(config.as_deref())?.1;
+                CommandConfig::SecretStatus(SecretStatusConfig {
+                    vault,
+                    secret,
+                    days: check_days(days)?,
+                    policy,
+                    json: format == SummaryFormat::Json,
+                })
+            }
+            Command::Secrets { vault, state, object_type, days, config, format } => {
+                let state = match state {
+                    None => None,
+                    Some(s) => Some(kvaudit::status::SecretState::parse(&s).with_context(|| {
+                        let all: Vec<&str> = kvaudit::status::SecretState::ALL.iter().map(|s| s.as_str()).collect();
+                        format!("--state must be one of {}, not {s:?}", all.join(", "))
+                    })?),
+                };
+                let object_type = match object_type {
+                    ObjectType::Secret => "secret",
+                    ObjectType::Key => "key",
+                    ObjectType::Certificate => "certificate",
+                };
+                let policy = read_policy(config.as_deref())?.1;
+                CommandConfig::Secrets(SecretsConfig {
+                    vault: vault.map(|v| v.to_ascii_lowercase()),
+                    state,
+                    object_type,
+                    days: check_days(days)?,
+                    policy,
+                    json: format == SummaryFormat::Json,
+                })
+            }
             Command::Detect { from, to, history_days, config, format } => {
-                let mut policy = read_policy(config.as_deref())?;
+                let (mut policy, lifecycle) = read_policy(config.as_deref())?;
                 if let Some(days) = history_days {
                     policy.history_days = check_days(days)?;
                 }
@@ -249,6 +313,7 @@ impl Config {
                     from: parse_time("--from", from)?,
                     to: parse_time("--to", to)?,
                     policy,
+                    lifecycle,
                 };
                 CommandConfig::Detect(DetectConfig { options, json: format == SummaryFormat::Json })
             }

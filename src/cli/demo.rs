@@ -59,8 +59,9 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
         first.format("%Y-%m-%d")
     );
     let policy = kvaudit::detect::Policy::default();
-    let mut alerts = runtime.block_on(kvaudit::evaluate::detect_daily(lake, first, end, &policy))?;
-    alerts.sort_by(|a, b| (a.window_start, a.kind).cmp(&(b.window_start, b.kind)));
+    let lifecycle = kvaudit::detect::lifecycle::LifecyclePolicy::default();
+    let mut alerts = runtime.block_on(kvaudit::evaluate::detect_daily(lake, first, end, &policy, &lifecycle))?;
+    alerts.sort_by_key(|a| (a.window_start, a.kind));
     println!("   {} alerts (planted incidents are listed in {}):", alerts.len(), generated.truth_path.display());
     for alert in &alerts {
         println!("   {}", super::detect::summary_line(alert));

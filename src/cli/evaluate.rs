@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate};
 use kvaudit::alert::AlertKind;
+use kvaudit::detect::lifecycle::{KINDS as LIFECYCLE, LifecyclePolicy};
 use kvaudit::evaluate::{Scorecard, detect_daily, identity_days, score, sentinel::sentinel_alerts};
 use kvaudit::generate::{GenerateOptions, Truth};
 use kvaudit::lake::LakePaths;
@@ -38,6 +39,8 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
         commit_bytes: 1 << 30,
     };
     super::ingest::run_quietly(&lake, &ingest)?;
+    // The vaults' inventory as `az keyvault secret list` would print it at the end.
+    kvaudit::inventory::store::import(&lake, &[logs.join("inventory")], chrono::Utc::now())?;
     let truth: Truth = serde_json::from_slice(&std::fs::read(&generated.truth_path)?)
         .with_context(|| format!("reading {}", generated.truth_path.display()))?;
 
@@ -45,14 +48,19 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
     let first = start + Duration::days(i64::from(config.warmup_days));
     let end = start + Duration::days(i64::from(config.days));
     let policy = kvaudit::detect::Policy::default();
+    // The generated period is shorter than the 90-day default stale period, and
+    // `stale_secret` is only claimed when the logs cover it: half the period lets the
+    // planted unused secrets be found (and tests that nothing read is called stale).
+    let lifecycle = LifecyclePolicy { stale_days: (config.days / 2).max(1), ..LifecyclePolicy::default() };
     let runtime = super::runtime()?;
     let (ours, sentinel, identity_days) = runtime.block_on(async {
-        let alerts = detect_daily(&lake, first, end, &policy).await?;
+        let alerts = detect_daily(&lake, first, end, &policy, &lifecycle).await?;
         let sentinel = sentinel_alerts(&lake, first, end).await?;
         let days = identity_days(&lake, first, end).await?;
         Ok::<_, anyhow::Error>((alerts, sentinel, days))
     })?;
-    let kinds = &AlertKind::UNUSUAL_ACCESS;
+    let kinds: Vec<AlertKind> = AlertKind::UNUSUAL_ACCESS.into_iter().chain(LIFECYCLE).collect();
+    let kinds = &kinds;
     let ours = score("kvaudit", &ours, &truth.incidents, kinds, (first, end), identity_days);
     let sentinel_kinds = [AlertKind::MassRetrieval, AlertKind::SensitiveOperation];
     let theirs = score("sentinel", &sentinel, &truth.incidents, &sentinel_kinds, (first, end), identity_days);

@@ -7,7 +7,9 @@ mod detect;
 mod evaluate;
 mod generate;
 mod ingest;
+mod inventory;
 mod query;
+mod secrets;
 
 use anyhow::Result;
 
@@ -23,6 +25,9 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::Demo(c) => demo::run(&config.lake, c),
         CommandConfig::Detect(c) => detect::run(&config.lake, c),
         CommandConfig::Evaluate(c) => evaluate::run(c),
+        CommandConfig::InventoryImport { files, json } => inventory::run(&config.lake, &files, json),
+        CommandConfig::SecretStatus(c) => secrets::status(&config.lake, c),
+        CommandConfig::Secrets(c) => secrets::list(&config.lake, c),
     }
 }
 

@@ -9,7 +9,9 @@
 //!    `queries/detect/baseline_*.sql` ([`profile`]);
 //! 4. loads the window's caller events ([`calls`]) and runs each kind's detector
 //!    ([`kinds`]);
-//! 5. marks alerts matching a suppression rule as suppressed (recorded, never dropped),
+//! 5. evaluates secret lifecycle as of `to` ([`lifecycle`]) from the object access index
+//!    and the newest inventory import;
+//! 6. marks alerts matching a suppression rule as suppressed (recorded, never dropped),
 //!    stores them (a finding raised again keeps its id), and remembers `to` as where the
 //!    next run starts.
 //!
@@ -20,6 +22,7 @@
 pub mod calls;
 pub mod columns;
 pub mod kinds;
+pub mod lifecycle;
 pub mod policy;
 pub mod profile;
 pub mod relations;
@@ -70,6 +73,9 @@ pub enum DetectError {
     /// The lake has no events to detect on.
     #[error("the lake {0} holds no events yet; run `kvaudit ingest` first")]
     NoEvents(std::path::PathBuf),
+    /// The imported inventory could not be read.
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
     /// `from` is not before `to`.
     #[error("the detection window is empty: --from {from} is not before --to {to}")]
     EmptyWindow { from: DateTime<Utc>, to: DateTime<Utc> },
@@ -83,6 +89,8 @@ pub struct DetectOptions {
     /// End of the window; default: just after the newest event.
     pub to: Option<DateTime<Utc>>,
     pub policy: Policy,
+    /// Thresholds of the lifecycle findings.
+    pub lifecycle: lifecycle::LifecyclePolicy,
 }
 
 /// What a run did.
@@ -134,7 +142,9 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
     let policy = &options.policy;
     let history_start = from - Duration::days(i64::from(policy.history_days));
 
-    let rollups_built = rollup::refresh(&session, lake, history_start.date_naive(), from.date_naive()).await?;
+    let rollups_built =
+        rollup::refresh(&session, lake, rollup::Rollup::Activity, history_start.date_naive(), from.date_naive())
+            .await?;
     let allow = policy.allow_rules();
     relations::bind_history(&session, lake, history_start, from, &allow).await?;
     let profiles = profile::Profiles::load(&session, history_start.timestamp_micros(), from.timestamp_micros()).await?;
@@ -143,7 +153,11 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
     tracing::info!(%from, %to, calls = calls.len(), identities = profiles.identities.len(), rollups_built, "Scoring the detection window.");
 
     let cx = kinds::Context { profiles: &profiles, policy, from: from.timestamp_micros(), to: to.timestamp_micros() };
-    let raised = kinds::detect_all(&cx, &calls);
+    let mut raised = kinds::detect_all(&cx, &calls);
+
+    let inventory = crate::inventory::Inventory::load(lake)?;
+    let catalog = lifecycle::catalog::Catalog::load(&session, lake, &inventory, to, None).await?;
+    raised.extend(lifecycle::find(&catalog, &options.lifecycle));
 
     let now = Utc::now();
     let mut store = AlertStore::open(lake)?;
@@ -169,7 +183,7 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
     crate::lake::write_atomically(&state_path, &bytes)?;
 
     let mut alerts: Vec<Alert> = store.alerts().iter().filter(|a| ids.contains(&a.id)).cloned().collect();
-    alerts.sort_by(|a, b| (a.window_start, a.kind).cmp(&(b.window_start, b.kind)));
+    alerts.sort_by_key(|a| (a.window_start, a.kind));
     Ok(DetectReport { from, to, history_start, rollups_built, calls: calls.len(), alerts, new, merged, suppressed })
 }
 

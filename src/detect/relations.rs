@@ -21,6 +21,7 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 
 use super::DetectError;
 use super::policy::AllowRule;
+use super::rollup::Rollup;
 use crate::lake::LakePaths;
 use crate::query::QuerySession;
 use crate::query::registry::detector_query;
@@ -72,6 +73,17 @@ pub async fn bind_scope(
     Ok(())
 }
 
+/// Binds `records` to every record of `[from, to)`, service records included.
+pub async fn bind_records(session: &QuerySession, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), DetectError> {
+    let sql =
+        format!("SELECT * FROM events WHERE time >= {} AND time < {}", timestamp_literal(from), timestamp_literal(to));
+    let view = session.context().sql(&sql).await?.into_view();
+    let ctx = session.context();
+    ctx.deregister_table("records")?;
+    ctx.register_table("records", view)?;
+    Ok(())
+}
+
 /// Runs a detector query and collects its schema and batches.
 pub async fn collect(session: &QuerySession, name: &str) -> Result<(SchemaRef, Vec<RecordBatch>), DetectError> {
     let frame = session.context().sql(detector_query(name)).await?;
@@ -89,49 +101,75 @@ pub async fn bind_history(
     end: DateTime<Utc>,
     allow: &[AllowRule],
 ) -> Result<(), DetectError> {
+    let clip = format!("hour >= {} AND NOT {}", timestamp_literal(start), allowed_predicate(allow));
+    bind_rollup(session, lake, Rollup::Activity, "history", (start, end), &clip).await
+}
+
+/// Binds `access` to the object access index of `[start, end)`, by whole days: a day's
+/// rows count when the day overlaps the range.
+pub async fn bind_access(
+    session: &QuerySession,
+    lake: &LakePaths,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<(), DetectError> {
+    let clip = format!("last_time >= {}", timestamp_literal(start));
+    bind_rollup(session, lake, Rollup::ObjectAccess, "access", (start, end), &clip).await
+}
+
+/// Binds `relation` to the rows of `rollup` over `[start, end)` that pass `clip`: the
+/// materialized days, and the partial day before `end` rolled up now, in memory.
+async fn bind_rollup(
+    session: &QuerySession,
+    lake: &LakePaths,
+    rollup: Rollup,
+    relation: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    clip: &str,
+) -> Result<(), DetectError> {
     let ctx = session.context();
     let day_start = end.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(end);
+    let (materialized, recent) = (format!("{}_days", rollup.name()), format!("{}_recent", rollup.name()));
 
     // The partial day [day_start, end): rolled up now, in memory.
     bind_scope(session, day_start.max(start), end, None).await?;
-    let frame = ctx.sql(detector_query("activity")).await?;
+    bind_records(session, day_start.max(start), end).await?;
+    let frame = ctx.sql(rollup.sql()).await?;
     let schema = Arc::new(frame.schema().as_arrow().clone());
-    let recent = if day_start < end { frame.collect().await? } else { Vec::new() };
-    ctx.deregister_table("recent_activity")?;
-    ctx.register_table("recent_activity", Arc::new(MemTable::try_new(schema.clone(), vec![recent])?))?;
+    let rows = if day_start < end { frame.collect().await? } else { Vec::new() };
+    ctx.deregister_table(recent.as_str())?;
+    ctx.register_table(recent.as_str(), Arc::new(MemTable::try_new(schema.clone(), vec![rows])?))?;
 
     // The materialized days.
-    let dir = lake.activity_dir();
+    let dir = rollup.dir(lake);
     let has_files = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
-    ctx.deregister_table("activity")?;
+    ctx.deregister_table(materialized.as_str())?;
     if has_files {
         let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
         let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
         let config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(schema.clone());
-        ctx.register_table("activity", Arc::new(ListingTable::try_new(config)?))?;
+        ctx.register_table(materialized.as_str(), Arc::new(ListingTable::try_new(config)?))?;
     } else {
         let mut fields: Vec<_> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(arrow::datatypes::Field::new("date", DataType::Utf8, true));
         let empty = Arc::new(arrow::datatypes::Schema::new(fields));
-        ctx.register_table("activity", Arc::new(MemTable::try_new(empty, vec![vec![]])?))?;
+        ctx.register_table(materialized.as_str(), Arc::new(MemTable::try_new(empty, vec![vec![]])?))?;
     }
 
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let columns = columns.join(", ");
-    let allowed = allowed_predicate(allow);
     let sql = format!(
-        "SELECT {columns} FROM activity WHERE date >= '{}' AND date < '{}' AND hour >= {} \
-         UNION ALL SELECT {columns} FROM recent_activity",
+        "SELECT {columns} FROM {materialized} WHERE date >= '{}' AND date < '{}' \
+         UNION ALL SELECT {columns} FROM {recent}",
         date_text(start.date_naive()),
         date_text(day_start.date_naive()),
-        timestamp_literal(start),
     );
-    let sql = format!("SELECT * FROM ({sql}) WHERE NOT {allowed}");
+    let sql = format!("SELECT * FROM ({sql}) WHERE {clip}");
     let view = ctx.sql(&sql).await?.into_view();
-    ctx.deregister_table("history")?;
-    ctx.register_table("history", view)?;
+    ctx.deregister_table(relation)?;
+    ctx.register_table(relation, view)?;
     Ok(())
 }
 

@@ -1,5 +1,9 @@
-//! Materialized activity: `baselines/activity/date=D/activity.parquet`, the hourly rollup
-//! (`queries/detect/activity.sql`) of one event date.
+//! Materialized rollups, one file per event date:
+//! - [`Rollup::Activity`], `baselines/activity/date=D/activity.parquet`: hourly caller
+//!   activity (`queries/detect/activity.sql`), what every baseline is computed from;
+//! - [`Rollup::ObjectAccess`], `baselines/object_access/date=D/object_access.parquet`:
+//!   every operation on the vault's objects per day (`queries/lifecycle/object_access.sql`),
+//!   the per-secret access index of `secret-status`, `secrets` and the lifecycle findings.
 //!
 //! A detection run over one new hour reads thirty days of these small files instead of
 //! thirty days of events. A rollup records which event files it was built from
@@ -15,16 +19,60 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::DetectError;
-use super::relations::{bind_scope, collect};
+use super::relations::{bind_records, bind_scope};
 use crate::lake::LakePaths;
 use crate::lake::paths::partition_name;
 use crate::query::QuerySession;
 
-/// `_state/rollups.json`: per date, the signature of the event files its rollup read.
+/// A rollup kept per event date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollup {
+    /// Hourly caller activity (callers only: service records are left out).
+    Activity,
+    /// Every operation on objects and vaults per day, service records included.
+    ObjectAccess,
+}
+
+impl Rollup {
+    pub const ALL: [Rollup; 2] = [Rollup::Activity, Rollup::ObjectAccess];
+
+    /// The name of its state entry and of the relation its files are read as.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rollup::Activity => "activity",
+            Rollup::ObjectAccess => "object_access",
+        }
+    }
+
+    /// The query building one date's rollup from `scope` (callers) or `records` (all).
+    pub fn sql(self) -> &'static str {
+        match self {
+            Rollup::Activity => crate::query::registry::detector_query("activity"),
+            Rollup::ObjectAccess => crate::query::registry::lifecycle_query("object_access"),
+        }
+    }
+
+    pub fn dir(self, lake: &LakePaths) -> std::path::PathBuf {
+        match self {
+            Rollup::Activity => lake.activity_dir(),
+            Rollup::ObjectAccess => lake.object_access_dir(),
+        }
+    }
+
+    pub fn file(self, lake: &LakePaths, date: NaiveDate) -> std::path::PathBuf {
+        match self {
+            Rollup::Activity => lake.activity_file(date),
+            Rollup::ObjectAccess => lake.object_access_file(date),
+        }
+    }
+}
+
+/// `_state/rollups.json`: per rollup and date, the signature of the event files it read.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct RollupState {
-    /// `YYYY-MM-DD` → signature.
-    dates: BTreeMap<String, String>,
+    /// Rollup name → `YYYY-MM-DD` → signature.
+    #[serde(default)]
+    rollups: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The event files of a date partition, as names and sizes: changes when ingest adds a file
@@ -48,11 +96,24 @@ fn partition_signature(lake: &LakePaths, date: NaiveDate) -> Option<String> {
     Some(format!("{:016x}", crate::hash::fnv1a(text.as_bytes())))
 }
 
-/// Builds or rebuilds the rollups of `[first, last)` whose partitions changed. Returns how
-/// many were built.
+/// The first date with an events partition, if any.
+pub fn first_event_date(lake: &LakePaths) -> Option<NaiveDate> {
+    std::fs::read_dir(lake.events_dir())
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            NaiveDate::parse_from_str(name.strip_prefix("date=")?, "%Y-%m-%d").ok()
+        })
+        .min()
+}
+
+/// Builds or rebuilds the `rollup` files of `[first, last)` whose partitions changed.
+/// Returns how many were built.
 pub async fn refresh(
     session: &QuerySession,
     lake: &LakePaths,
+    rollup: Rollup,
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<usize, DetectError> {
@@ -61,27 +122,32 @@ pub async fn refresh(
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         Err(_) => RollupState::default(),
     };
+    let dates = state.rollups.entry(rollup.name().to_owned()).or_default();
     let mut built = 0;
     let mut date = first;
     while date < last {
         let signature = partition_signature(lake, date);
-        let file = lake.activity_file(date);
+        let file = rollup.file(lake, date);
         match signature {
             None => {
                 // No events that day: no rollup (a stale one from deleted data goes too).
-                if state.dates.remove(&date.to_string()).is_some() {
+                if dates.remove(&date.to_string()).is_some() {
                     let _ = std::fs::remove_file(&file);
                 }
             }
-            Some(sig) if state.dates.get(&date.to_string()) == Some(&sig) && file.exists() => {}
+            Some(sig) if dates.get(&date.to_string()) == Some(&sig) && file.exists() => {}
             Some(sig) => {
                 let start = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).ok_or(DetectError::BadTime)?;
-                bind_scope(session, start, start + Duration::days(1), None).await?;
-                let (schema, batches) = collect(session, "activity").await?;
+                let end = start + Duration::days(1);
+                bind_scope(session, start, end, None).await?;
+                bind_records(session, start, end).await?;
+                let frame = session.context().sql(rollup.sql()).await?;
+                let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+                let batches = frame.collect().await?;
                 write_rollup(&file, schema, &batches)?;
-                state.dates.insert(date.to_string(), sig);
+                dates.insert(date.to_string(), sig);
                 built += 1;
-                tracing::debug!(%date, rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(), "Built the activity rollup of a day.");
+                tracing::debug!(rollup = rollup.name(), %date, rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(), "Built the rollup of a day.");
             }
         }
         date = date.succ_opt().ok_or(DetectError::BadTime)?;

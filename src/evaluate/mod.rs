@@ -95,6 +95,15 @@ pub fn matches(alert: &Alert, incident: &Incident) -> bool {
     alert.window_start <= end + MATCH_SLACK && start <= alert.window_end + MATCH_SLACK
 }
 
+/// Whether `incident` is expected from detection over `period`: an unusual-access incident
+/// when it ends inside it (one before detection started is not expected); a lifecycle
+/// or practice finding (a state, not an event) when it holds at some time in it.
+fn expected_in(incident: &Incident, period: (DateTime<Utc>, DateTime<Utc>)) -> bool {
+    let (Some(start), Some(end)) = (parse(&incident.window_start), parse(&incident.window_end)) else { return false };
+    let unusual = AlertKind::parse(&incident.kind).is_some_and(crate::detect::is_unusual_access);
+    if unusual { end > period.0 && end <= period.1 + MATCH_SLACK } else { end > period.0 && start < period.1 }
+}
+
 /// Scores `alerts` of `kinds` against the incidents of those kinds in `truth`, for
 /// incidents whose window ends inside `[from, to)` (those before detection started are
 /// not expected).
@@ -109,7 +118,7 @@ pub fn score(
     let incidents: Vec<&Incident> = truth
         .iter()
         .filter(|i| kinds.iter().any(|k| k.as_str() == i.kind))
-        .filter(|i| parse(&i.window_end).is_some_and(|end| end > period.0 && end <= period.1 + MATCH_SLACK))
+        .filter(|i| expected_in(i, period))
         .collect();
     let alerts: Vec<&Alert> = alerts.iter().filter(|a| kinds.contains(&a.kind)).collect();
     let mut per_kind: BTreeMap<AlertKind, KindScore> = kinds
@@ -157,12 +166,14 @@ pub async fn detect_daily(
     first: DateTime<Utc>,
     end: DateTime<Utc>,
     policy: &crate::detect::Policy,
+    lifecycle: &crate::detect::lifecycle::LifecyclePolicy,
 ) -> Result<Vec<Alert>, DetectError> {
     let mut by_id: BTreeMap<String, Alert> = BTreeMap::new();
     let mut from = first;
     while from < end {
         let to = (from + Duration::days(1)).min(end);
-        let options = DetectOptions { from: Some(from), to: Some(to), policy: policy.clone() };
+        let options =
+            DetectOptions { from: Some(from), to: Some(to), policy: policy.clone(), lifecycle: lifecycle.clone() };
         for alert in detect(lake, &options).await?.alerts {
             by_id.insert(alert.id.clone(), alert);
         }

@@ -197,6 +197,24 @@ pub fn derived(world: &World) -> Vec<Incident> {
                     format!("{}/{} has no expiry date", vault.name, secret.name),
                 )),
                 Some(exp) if exp <= end => {
+                    // Before it expired inside the period, it was near its expiry while
+                    // read: a detector running then should have said so.
+                    if exp > start && readers.iter().any(|(_, from, _)| *from < exp) {
+                        out.push(incident(
+                            "secret_near_expiry",
+                            vname,
+                            None,
+                            name,
+                            None,
+                            ((exp - NEAR_EXPIRY).max(start), exp),
+                            format!(
+                                "{}/{} expires at {}, and is still read in the 30 days before",
+                                vault.name,
+                                secret.name,
+                                az_datetime(exp)
+                            ),
+                        ));
+                    }
                     for (id, read_from, read_until) in &readers {
                         if *read_until > exp {
                             let who = Who::app(world, *id);

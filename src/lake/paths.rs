@@ -122,6 +122,22 @@ impl LakePaths {
         self.activity_dir().join(partition_name(date)).join("activity.parquet")
     }
 
+    /// Every operation on a vault's objects, per day: the per-secret access index that
+    /// `secret-status`, `secrets` and the lifecycle findings read instead of events.
+    pub fn object_access_dir(&self) -> PathBuf {
+        self.baselines_dir().join("object_access")
+    }
+
+    /// The object access index of one event date.
+    pub fn object_access_file(&self, date: NaiveDate) -> PathBuf {
+        self.object_access_dir().join(partition_name(date)).join("object_access.parquet")
+    }
+
+    /// Imported secret inventories, one file per import, never rewritten: their history.
+    pub fn inventory_dir(&self) -> PathBuf {
+        self.root.join("inventory")
+    }
+
     /// Every alert raised, with its state.
     pub fn alerts_file(&self) -> PathBuf {
         self.root.join("alerts").join("alerts.jsonl")

@@ -40,6 +40,25 @@ pub const DETECTOR_QUERIES: &[NamedQuery] = queries!["detect/":
     "sentinel_sensitive_operations",
 ];
 
+/// The lifecycle queries, `queries/lifecycle/*.sql`: the per-secret access index
+/// (`object_access`, built per event date from `records`) and what `secret-status`,
+/// `secrets` and the lifecycle findings read from it (the relation `access`, bound by
+/// `detect::relations::bind_access`).
+pub const LIFECYCLE_QUERIES: &[NamedQuery] = queries!["lifecycle/":
+    "object_access",
+    "object_history",
+    "vault_coverage",
+];
+
+/// The lifecycle query of that name; a missing one is a bug caught by the registry test.
+pub fn lifecycle_query(name: &str) -> &'static str {
+    LIFECYCLE_QUERIES
+        .iter()
+        .find(|q| q.name == name)
+        .map(|q| q.sql)
+        .unwrap_or_else(|| panic!("no lifecycle query {name}"))
+}
+
 /// The detector query of that name; a missing one is a bug caught by the registry test.
 pub fn detector_query(name: &str) -> &'static str {
     DETECTOR_QUERIES

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use kvaudit::detect::relations::{bind_history, bind_scope};
+use kvaudit::detect::rollup::Rollup;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::registry::DETECTOR_QUERIES;
 use kvaudit::query::{QuerySession, SessionOptions};
@@ -54,7 +55,9 @@ fn every_detector_query_gives_its_expected_table() {
         // History: the first two days (day 1 materialized, day 2 rolled up on the fly up to
         // 12:00); window: everything from then on.
         let (start, split, end) = (at("2026-10-01T00:00:00Z"), at("2026-10-02T12:00:00Z"), at("2026-10-04T00:00:00Z"));
-        kvaudit::detect::rollup::refresh(&session, &lake, start.date_naive(), split.date_naive()).await.unwrap();
+        kvaudit::detect::rollup::refresh(&session, &lake, Rollup::Activity, start.date_naive(), split.date_naive())
+            .await
+            .unwrap();
         let allow = kvaudit::detect::Policy::default().allow_rules();
         bind_history(&session, &lake, start, split, &allow).await.unwrap();
         for q in DETECTOR_QUERIES {

@@ -10,4 +10,5 @@ mod crash;
 mod detect;
 mod fixtures;
 mod growth;
+mod lifecycle;
 mod queries;

@@ -180,7 +180,7 @@ mod tests {
             let t = (monday + h) * HOUR_US;
             if day_type(t) == 0 && (9..17).contains(&hour_of_day(t)) { 100 } else { 0 }
         };
-        let pair = pair_with(|h| busy(h), 28 * 24);
+        let pair = pair_with(busy, 28 * 24);
         let pair = PairProfile {
             hours: pair.hours.iter().map(|h| HourStats { hour: h.hour + monday * HOUR_US, ..*h }).collect(),
             ..pair
