@@ -40,6 +40,16 @@ pub const DETECTOR_QUERIES: &[NamedQuery] = queries!["detect/":
     "sentinel_sensitive_operations",
 ];
 
+/// The compliance export's queries, `queries/export/*.sql`. They read `export_scope` (the
+/// events of the export's time range, vault and identity) and `coverage_scope` (the same
+/// without the identity filter), which `export::scope` binds for a run.
+pub const EXPORT_QUERIES: &[NamedQuery] = queries!["export/": "events", "access_review", "coverage_hours",];
+
+/// The export query of that name; a missing one is a bug caught by the registry test.
+pub fn export_query(name: &str) -> &'static str {
+    EXPORT_QUERIES.iter().find(|q| q.name == name).map(|q| q.sql).unwrap_or_else(|| panic!("no export query {name}"))
+}
+
 /// The detector query of that name; a missing one is a bug caught by the registry test.
 pub fn detector_query(name: &str) -> &'static str {
     DETECTOR_QUERIES
