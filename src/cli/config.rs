@@ -10,7 +10,7 @@ use kvaudit::lake::LakePaths;
 use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
-use super::args::{Args, Command, ResultFormat, SummaryFormat};
+use super::args::{Args, Command, ExportAction, ExportFileFormat, ResultFormat, SummaryFormat};
 
 pub struct Config {
     pub lake: LakePaths,
@@ -24,6 +24,20 @@ pub enum CommandConfig {
     Demo(DemoConfig),
     Detect(DetectConfig),
     Evaluate(EvaluateConfig),
+    Export(ExportConfig),
+}
+
+/// `kvaudit export`: write an export, or verify one.
+pub enum ExportConfig {
+    Write { scope: kvaudit::export::ExportScope, out: PathBuf },
+    Verify { dir: PathBuf },
+}
+
+fn export_bound(flag: &str, text: Option<String>) -> Result<chrono::DateTime<chrono::Utc>> {
+    let text = text.with_context(|| format!("{flag} is required"))?;
+    kvaudit::export::scope::parse_bound(&text).with_context(|| {
+        format!("{flag} must be a date like 2026-10-01 or an RFC 3339 time like 2026-10-01T00:00:00Z, not {text:?}")
+    })
 }
 
 pub struct DetectConfig {
@@ -274,6 +288,21 @@ impl Config {
                     vaults,
                     json: format == SummaryFormat::Json,
                 })
+            }
+            Command::Export { action: Some(ExportAction::Verify { dir }), .. } => {
+                CommandConfig::Export(ExportConfig::Verify { dir })
+            }
+            Command::Export { action: None, from, to, vault, identity, out, format } => {
+                let format = match format {
+                    ExportFileFormat::Csv => kvaudit::export::ExportFormat::Csv,
+                    ExportFileFormat::Jsonl => kvaudit::export::ExportFormat::Jsonl,
+                    ExportFileFormat::Parquet => kvaudit::export::ExportFormat::Parquet,
+                };
+                let (from, to) = (export_bound("--from", from)?, export_bound("--to", to)?);
+                let scope =
+                    kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
+                let out = out.context("--out is required")?;
+                CommandConfig::Export(ExportConfig::Write { scope, out })
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

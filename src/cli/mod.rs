@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod detect;
 mod evaluate;
+mod export;
 mod generate;
 mod ingest;
 mod query;
@@ -23,6 +24,7 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::Demo(c) => demo::run(&config.lake, c),
         CommandConfig::Detect(c) => detect::run(&config.lake, c),
         CommandConfig::Evaluate(c) => evaluate::run(c),
+        CommandConfig::Export(c) => export::run(&config.lake, c),
     }
 }
 
