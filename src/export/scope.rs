@@ -91,7 +91,15 @@ impl ExportScope {
 
     /// The `WHERE` clause of `coverage_scope`: the period and the vault.
     fn coverage_predicate(&self) -> String {
-        let mut sql = format!("time >= {} AND time < {}", timestamp_literal(self.from), timestamp_literal(self.to));
+        // The `date` bounds are implied by the `time` ones; spelled out, they are exact at a
+        // midnight `to`, which the `events` table's derived bound keeps inclusive.
+        let dates = self.dates();
+        let (first, last) = (dates.first().copied().unwrap_or_default(), dates.last().copied().unwrap_or_default());
+        let mut sql = format!(
+            "time >= {} AND time < {} AND date >= '{first}' AND date <= '{last}'",
+            timestamp_literal(self.from),
+            timestamp_literal(self.to)
+        );
         if let Some(vault) = &self.vault {
             sql.push_str(&format!(" AND vault = {}", quote(vault)));
         }
