@@ -299,8 +299,7 @@ impl Config {
                     ExportFileFormat::Parquet => kvaudit::export::ExportFormat::Parquet,
                 };
                 let (from, to) = (export_bound("--from", from)?, export_bound("--to", to)?);
-                let scope =
-                    kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
+                let scope = kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
                 let out = out.context("--out is required")?;
                 CommandConfig::Export(ExportConfig::Write { scope, out })
             }

@@ -119,9 +119,8 @@ fn missing_partitions(lake: &LakePaths, dates: &[NaiveDate]) -> Vec<String> {
         .iter()
         .filter(|d| {
             let files = std::fs::read_dir(lake.events_partition_dir(**d)).ok();
-            !files.is_some_and(|mut f| {
-                f.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".parquet")))
-            })
+            !files
+                .is_some_and(|mut f| f.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".parquet"))))
         })
         .map(|d| d.to_string())
         .collect()
@@ -152,8 +151,7 @@ pub fn measure(
         .map(|(_, h)| *h)
         .filter(|h| *h >= floor_hour(scope.from) && *h < scope.to)
         .collect();
-    let hours_without_source_blob =
-        if archive.is_empty() { Vec::new() } else { gaps(scope.from, scope.to, &in_scope) };
+    let hours_without_source_blob = if archive.is_empty() { Vec::new() } else { gaps(scope.from, scope.to, &in_scope) };
 
     let period = period_hours(scope.from, scope.to);
     let basis = match &scope.vault {
@@ -195,10 +193,14 @@ mod tests {
         // Nothing at all: one range, the whole period, even when it does not start on the hour.
         let all = gaps(t("2026-10-01T00:30:00Z"), t("2026-10-02T00:00:00Z"), &BTreeSet::new());
         assert_eq!(all.len(), 1);
-        assert_eq!((all[0].from.as_str(), all[0].to.as_str()), ("2026-10-01T00:30:00.000000Z", "2026-10-02T00:00:00.000000Z"));
+        assert_eq!(
+            (all[0].from.as_str(), all[0].to.as_str()),
+            ("2026-10-01T00:30:00.000000Z", "2026-10-02T00:00:00.000000Z")
+        );
         assert_eq!(all[0].hours, 24);
         // Everything present: no gap.
-        let full: BTreeSet<_> = period_hours(t("2026-10-01T00:00:00Z"), t("2026-10-01T03:00:00Z")).into_iter().collect();
+        let full: BTreeSet<_> =
+            period_hours(t("2026-10-01T00:00:00Z"), t("2026-10-01T03:00:00Z")).into_iter().collect();
         assert!(gaps(t("2026-10-01T00:00:00Z"), t("2026-10-01T03:00:00Z"), &full).is_empty());
     }
 

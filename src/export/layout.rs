@@ -21,8 +21,7 @@ impl ExportLayout {
     /// `events/<vault>.<ext>`. Vault names are letters, digits and dashes; anything else
     /// (never seen in a real vault name) becomes `_`, so a name can never leave `events/`.
     pub fn events_file(vault: &str, format: ExportFormat) -> String {
-        let safe: String =
-            vault.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        let safe: String = vault.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
         format!("events/{safe}.{}", format.extension())
     }
 }

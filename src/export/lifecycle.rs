@@ -89,7 +89,8 @@ const COLUMNS: [&str; 16] = [
 
 /// Writes the report (a header only when there are no findings).
 pub fn write(root: &Path, findings: &[&Alert]) -> Result<FileEntry, ExportError> {
-    let schema = Arc::new(Schema::new(COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect::<Vec<_>>()));
+    let schema =
+        Arc::new(Schema::new(COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect::<Vec<_>>()));
     let mut table = CsvTable::create(root, ExportLayout::LIFECYCLE_REPORT, &schema)?;
     if findings.is_empty() {
         return table.finish();

@@ -115,7 +115,11 @@ pub async fn export(lake: &LakePaths, scope: &ExportScope, out: &Path) -> Result
     // An empty existing `out` is replaced by the rename; a non-empty one makes it fail.
     std::fs::rename(&tmp, out).map_err(|source| {
         let _ = std::fs::remove_dir_all(&tmp);
-        if out.is_dir() { ExportError::OutNotEmpty(out.to_path_buf()) } else { ExportError::Io { path: out.to_path_buf(), source } }
+        if out.is_dir() {
+            ExportError::OutNotEmpty(out.to_path_buf())
+        } else {
+            ExportError::Io { path: out.to_path_buf(), source }
+        }
     })?;
     std::fs::File::open(parent)
         .and_then(|d| d.sync_all())
@@ -153,7 +157,10 @@ async fn write_export(lake: &LakePaths, scope: &ExportScope, root: &Path) -> Res
     let mut files = writers::EventFiles::new(root, scope.format);
     let dates: Vec<String> = scope.dates().iter().map(|d| d.format("%Y-%m-%d").to_string()).collect();
     for date in &dates {
-        let frame = ctx.sql(export_query("events")).await?.with_param_values(vec![("date", ScalarValue::Utf8(Some(date.clone())))])?;
+        let frame = ctx
+            .sql(export_query("events"))
+            .await?
+            .with_param_values(vec![("date", ScalarValue::Utf8(Some(date.clone())))])?;
         let mut stream = frame.execute_stream().await?;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
@@ -207,7 +214,11 @@ async fn write_export(lake: &LakePaths, scope: &ExportScope, root: &Path) -> Res
         let column = batch.column_by_name("hour").ok_or(ExportError::MissingColumn("hour"))?;
         let column = arrow::compute::cast(column, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
         let column = column.as_primitive::<TimestampMicrosecondType>();
-        hours.extend((0..column.len()).filter(|i| column.is_valid(*i)).filter_map(|i| DateTime::from_timestamp_micros(column.value(i))));
+        hours.extend(
+            (0..column.len())
+                .filter(|i| column.is_valid(*i))
+                .filter_map(|i| DateTime::from_timestamp_micros(column.value(i))),
+        );
     }
     sql.push(SqlRun {
         name: "queries/export/coverage_hours.sql".into(),
@@ -247,14 +258,18 @@ async fn write_export(lake: &LakePaths, scope: &ExportScope, root: &Path) -> Res
     let entry = file.finish(0)?;
     for dir in [root.join("events"), root.to_path_buf()] {
         if dir.is_dir() {
-            std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(|source| ExportError::Io { path: dir, source })?;
+            std::fs::File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| ExportError::Io { path: dir, source })?;
         }
     }
     Ok((manifest, entry.sha256))
 }
 
 /// Splits a batch sorted by vault into its runs of one vault each.
-fn vault_runs(batch: &arrow::record_batch::RecordBatch) -> Result<Vec<(String, arrow::record_batch::RecordBatch)>, ExportError> {
+fn vault_runs(
+    batch: &arrow::record_batch::RecordBatch,
+) -> Result<Vec<(String, arrow::record_batch::RecordBatch)>, ExportError> {
     let column = batch.column_by_name("vault").ok_or(ExportError::MissingColumn("vault"))?;
     let column = arrow::compute::cast(column, &DataType::Utf8)?;
     let vaults = column.as_string::<i32>();

@@ -74,13 +74,7 @@ impl ExportScope {
             return Err(ExportError::EmptyPeriod { from, to });
         }
         let clean = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        Ok(ExportScope {
-            from,
-            to,
-            vault: clean(vault).map(|v| v.to_lowercase()),
-            identity: clean(identity),
-            format,
-        })
+        Ok(ExportScope { from, to, vault: clean(vault).map(|v| v.to_lowercase()), identity: clean(identity), format })
     }
 
     /// The date partitions the period touches, oldest first.

@@ -86,7 +86,8 @@ fn files_under(dir: &Path) -> Result<BTreeSet<String>, VerifyError> {
                 stack.push(path);
             } else {
                 let rel = path.strip_prefix(dir).unwrap_or(&path);
-                let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let parts: Vec<String> =
+                    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
                 found.insert(parts.join("/"));
             }
         }
@@ -123,7 +124,11 @@ pub fn verify(dir: &Path) -> Result<VerifySummary, VerifyError> {
             return Err(VerifyError::SizeChanged { path: entry.path.clone(), listed: entry.bytes, found: size });
         }
         if sha != entry.sha256 {
-            return Err(VerifyError::HashChanged { path: entry.path.clone(), listed: entry.sha256.clone(), found: sha });
+            return Err(VerifyError::HashChanged {
+                path: entry.path.clone(),
+                listed: entry.sha256.clone(),
+                found: sha,
+            });
         }
         if entry.path.starts_with("events/") {
             total += entry.rows.unwrap_or(0);

@@ -102,15 +102,15 @@ impl CsvTable {
         let file = HashedFile::create(root, name)?;
         let path = file.path().to_path_buf();
         let mut writer = csv_safety::writer(file);
-        let header: Vec<String> = schema.fields().iter().map(|f| csv_safety::neutralise(f.name()).into_owned()).collect();
+        let header: Vec<String> =
+            schema.fields().iter().map(|f| csv_safety::neutralise(f.name()).into_owned()).collect();
         writer.write_record(&header).map_err(|source| ExportError::Csv { path, source })?;
         Ok(CsvTable { writer, rows: 0 })
     }
 
     /// Writes the rows of `batch`.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ExportError> {
-        let columns: Vec<Vec<String>> =
-            batch.columns().iter().map(|c| cells(c)).collect::<Result<_, ExportError>>()?;
+        let columns: Vec<Vec<String>> = batch.columns().iter().map(cells).collect::<Result<_, ExportError>>()?;
         let path = self.writer.get_ref().path().to_path_buf();
         for row in 0..batch.num_rows() {
             self.writer
@@ -139,7 +139,15 @@ fn cells(array: &ArrayRef) -> Result<Vec<String>, ExportError> {
             let text = cast(array, &DataType::Utf8)?;
             let text = text.as_string::<i32>();
             Ok((0..text.len())
-                .map(|i| if text.is_valid(i) { csv_safety::neutralise(text.value(i)).into_owned() } else { String::new() })
+                .map(
+                    |i| {
+                        if text.is_valid(i) {
+                            csv_safety::neutralise(text.value(i)).into_owned()
+                        } else {
+                            String::new()
+                        }
+                    },
+                )
                 .collect())
         }
         DataType::Timestamp(_, _) => {
@@ -274,11 +282,7 @@ fn plain_schema(schema: &Schema) -> SchemaRef {
 
 fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch, ExportError> {
     let schema = plain_schema(&batch.schema());
-    let columns: Vec<ArrayRef> = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| cast(c, f.data_type()))
-        .collect::<Result<_, _>>()?;
+    let columns: Vec<ArrayRef> =
+        batch.columns().iter().zip(schema.fields()).map(|(c, f)| cast(c, f.data_type())).collect::<Result<_, _>>()?;
     Ok(RecordBatch::try_new(schema, columns)?)
 }

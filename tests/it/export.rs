@@ -18,7 +18,19 @@ use crate::common::{ingest, query_i64, record, run, run_ok, sql_files};
 fn generated_lake(dir: &Path) -> PathBuf {
     let logs = dir.join("logs");
     let lake = dir.join("lake");
-    run_ok(&["generate", "--out", logs.to_str().unwrap(), "--days", "3", "--scale", "0.05", "--seed", "3", "--format", "json"]);
+    run_ok(&[
+        "generate",
+        "--out",
+        logs.to_str().unwrap(),
+        "--days",
+        "3",
+        "--scale",
+        "0.05",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]);
     ingest(&lake, &logs);
     lake
 }
@@ -76,7 +88,14 @@ fn a_csv_export_holds_every_event_of_the_period_and_verifies() {
     let m = export_ok(&lake, &out, &["--from", "2026-10-01", "--to", "2026-10-03"]);
 
     // Row counts equal what `kvaudit query` counts for the same period, in total and per vault.
-    let total = run_ok(&["--lake", lake.to_str().unwrap(), "query", &format!("SELECT count(*) AS n FROM events WHERE {PERIOD}"), "--format", "csv"]);
+    let total = run_ok(&[
+        "--lake",
+        lake.to_str().unwrap(),
+        "query",
+        &format!("SELECT count(*) AS n FROM events WHERE {PERIOD}"),
+        "--format",
+        "csv",
+    ]);
     let total: u64 = total.lines().nth(1).unwrap().parse().unwrap();
     assert!(total > 1000, "the generated lake is too small to mean anything: {total}");
     assert_eq!(m["rows"]["total"], total);
@@ -88,8 +107,12 @@ fn a_csv_export_holds_every_event_of_the_period_and_verifies() {
         "--format",
         "csv",
     ]);
-    let want: BTreeMap<String, u64> =
-        per_vault.lines().skip(1).map(|l| l.split_once(',').unwrap()).map(|(v, n)| (v.to_owned(), n.parse().unwrap())).collect();
+    let want: BTreeMap<String, u64> = per_vault
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap())
+        .map(|(v, n)| (v.to_owned(), n.parse().unwrap()))
+        .collect();
     let got: BTreeMap<String, u64> =
         m["rows"]["per_vault"].as_object().unwrap().iter().map(|(v, n)| (v.clone(), n.as_u64().unwrap())).collect();
     assert_eq!(got, want);
@@ -121,10 +144,15 @@ fn a_csv_export_holds_every_event_of_the_period_and_verifies() {
     // The access review accounts for every caller event and every successful read.
     let review = csv_rows(&out.join("access_review.csv"));
     let sum = |col: usize| review.iter().map(|r| r[col].parse::<i64>().unwrap()).sum::<i64>();
-    let callers = query_i64(&lake, &format!("SELECT count(*) FROM events WHERE {PERIOD} AND operation NOT LIKE '%EventGridNotification'"));
+    let callers = query_i64(
+        &lake,
+        &format!("SELECT count(*) FROM events WHERE {PERIOD} AND operation NOT LIKE '%EventGridNotification'"),
+    );
     let reads = query_i64(
         &lake,
-        &format!("SELECT count(*) FROM events WHERE {PERIOD} AND http_status < 400 AND operation IN ('SecretGet', 'KeyGet', 'CertificateGet')"),
+        &format!(
+            "SELECT count(*) FROM events WHERE {PERIOD} AND http_status < 400 AND operation IN ('SecretGet', 'KeyGet', 'CertificateGet')"
+        ),
     );
     let failed = query_i64(&lake, &format!("SELECT count(*) FROM events WHERE {PERIOD} AND http_status >= 400"));
     assert_eq!((sum(8), sum(9), sum(10)), (callers, reads, failed));
@@ -139,7 +167,14 @@ fn a_csv_export_holds_every_event_of_the_period_and_verifies() {
     assert!(String::from_utf8_lossy(&ok.stdout).contains(&format!("{total} events")));
 
     // The scope's SQL reads only the period's partitions.
-    let plan = run_ok(&["--lake", lake.to_str().unwrap(), "query", &format!("EXPLAIN {}", m["sql"][0]["sql"].as_str().unwrap()), "--format", "csv"]);
+    let plan = run_ok(&[
+        "--lake",
+        lake.to_str().unwrap(),
+        "query",
+        &format!("EXPLAIN {}", m["sql"][0]["sql"].as_str().unwrap()),
+        "--format",
+        "csv",
+    ]);
     assert!(plan.contains("date=2026-10-01/") && !plan.contains("date=2026-10-03/"), "{plan}");
 }
 
@@ -183,18 +218,39 @@ fn verify_names_the_file_that_was_changed_deleted_or_added() {
 fn jsonl_carries_the_raw_records_and_parquet_the_columns_for_one_identity() {
     let dir = tempfile::tempdir().unwrap();
     let lake = generated_lake(dir.path());
-    let upn = strings(&lake, "SELECT identity_upn FROM events WHERE identity_upn IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
-        .remove(0);
+    let upn = strings(
+        &lake,
+        "SELECT identity_upn FROM events WHERE identity_upn IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+    )
+    .remove(0);
     let filter = format!("{PERIOD} AND lower(identity_upn) = '{}'", upn.to_lowercase());
     let vaults = strings(&lake, &format!("SELECT DISTINCT vault FROM events WHERE {filter} ORDER BY vault"));
     assert!(!vaults.is_empty());
 
     // The identity given in upper case: matched case-insensitively.
     let out = dir.path().join("jsonl");
-    let m = export_ok(&lake, &out, &["--from", "2026-10-01", "--to", "2026-10-03T00:00:00Z", "--identity", &upn.to_uppercase(), "--format", "jsonl"]);
+    let m = export_ok(
+        &lake,
+        &out,
+        &[
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-03T00:00:00Z",
+            "--identity",
+            &upn.to_uppercase(),
+            "--format",
+            "jsonl",
+        ],
+    );
     let mut total = 0;
     for vault in &vaults {
-        let want = strings(&lake, &format!("SELECT raw FROM events WHERE {filter} AND vault = '{vault}' ORDER BY time, source, source_offset"));
+        let want = strings(
+            &lake,
+            &format!(
+                "SELECT raw FROM events WHERE {filter} AND vault = '{vault}' ORDER BY time, source, source_offset"
+            ),
+        );
         let text = std::fs::read_to_string(out.join(format!("events/{vault}.jsonl"))).unwrap();
         let got: Vec<&str> = text.lines().collect();
         assert_eq!(got, want, "{vault}");
@@ -205,17 +261,29 @@ fn jsonl_carries_the_raw_records_and_parquet_the_columns_for_one_identity() {
     assert_eq!(m["scope"]["identity"], upn.to_uppercase());
 
     let out = dir.path().join("parquet");
-    let m = export_ok(&lake, &out, &["--from", "2026-10-01", "--to", "2026-10-03", "--identity", &upn, "--format", "parquet"]);
+    let m = export_ok(
+        &lake,
+        &out,
+        &["--from", "2026-10-01", "--to", "2026-10-03", "--identity", &upn, "--format", "parquet"],
+    );
     assert_eq!(m["rows"]["total"], total);
     let file = std::fs::File::open(out.join(format!("events/{}.parquet", vaults[0]))).unwrap();
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
     let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
     let names: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
-    let want: Vec<String> = kvaudit::lake::schema::events_file_schema().fields().iter().map(|f| f.name().clone()).collect();
+    let want: Vec<String> =
+        kvaudit::lake::schema::events_file_schema().fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, want);
     let upns: Vec<String> = batches
         .iter()
-        .flat_map(|b| b.column_by_name("identity_upn").unwrap().as_string::<i32>().iter().map(|s| s.unwrap().to_owned()).collect::<Vec<_>>())
+        .flat_map(|b| {
+            b.column_by_name("identity_upn")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert!(upns.iter().all(|u| u.eq_ignore_ascii_case(&upn)));
     assert!(verify(&out).status.success());
@@ -230,7 +298,8 @@ fn csv_cells_that_a_spreadsheet_would_evaluate_come_out_inert() {
     // request URI; `-2+3` and `@SUM(1+1)` also as object names the caller asked for.
     let mut lines = Vec::new();
     for (i, p) in payloads.iter().enumerate() {
-        let mut r: serde_json::Value = serde_json::from_str(&record(&format!("2026-10-01T10:0{i}:00Z"), "kv-inj", "s")).unwrap();
+        let mut r: serde_json::Value =
+            serde_json::from_str(&record(&format!("2026-10-01T10:0{i}:00Z"), "kv-inj", "s")).unwrap();
         r["properties"]["clientInfo"] = (*p).into();
         if p.starts_with(['\t', '\r']) {
             r["properties"]["requestUri"] = (*p).into();
@@ -286,12 +355,18 @@ fn a_lost_day_inside_the_period_is_named_as_a_gap() {
     assert_eq!(coverage["missing_partitions"], serde_json::json!(["2026-10-02"]));
     let gaps = coverage["gaps"].as_array().unwrap();
     let covers_the_day = gaps.iter().any(|g| {
-        g["from"].as_str().unwrap() <= "2026-10-02T00:00:00.000000Z" && g["to"].as_str().unwrap() >= "2026-10-03T00:00:00.000000Z"
+        g["from"].as_str().unwrap() <= "2026-10-02T00:00:00.000000Z"
+            && g["to"].as_str().unwrap() >= "2026-10-03T00:00:00.000000Z"
     });
     assert!(covers_the_day, "{coverage}");
     // The blobs of that day were read, so the source side has no gap there: the loss is the lake's.
     let blob_gaps = coverage["ingest"]["hours_without_source_blob"].as_array().unwrap();
-    assert!(blob_gaps.iter().all(|g| g["to"].as_str().unwrap() <= "2026-10-02" || g["from"].as_str().unwrap() >= "2026-10-03"), "{coverage}");
+    assert!(
+        blob_gaps
+            .iter()
+            .all(|g| g["to"].as_str().unwrap() <= "2026-10-02" || g["from"].as_str().unwrap() >= "2026-10-03"),
+        "{coverage}"
+    );
     assert!(coverage["ingest"]["archive_blobs_in_period"].as_u64().unwrap() >= 70);
     assert!(verify(&out).status.success());
 }
@@ -379,7 +454,10 @@ fn the_lifecycle_report_lists_findings_in_scope_with_their_controls() {
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let mut by_object: BTreeMap<String, (String, String)> = BTreeMap::new();
     for r in &rows {
-        by_object.insert(r[col("object_name")].to_owned(), (r[col("azure_policy")].to_owned(), r[col("aws_config_rule")].to_owned()));
+        by_object.insert(
+            r[col("object_name")].to_owned(),
+            (r[col("azure_policy")].to_owned(), r[col("aws_config_rule")].to_owned()),
+        );
     }
     assert_eq!(by_object.keys().cloned().collect::<Vec<_>>(), ["in-scope", "stale"]);
     assert_eq!(by_object["in-scope"].0, "Key Vault secrets should have an expiration date");
