@@ -68,6 +68,10 @@ pub struct RowCounts {
 pub struct Reports {
     pub access_review_rows: u64,
     pub lifecycle_findings: u64,
+    /// The alert store the lifecycle findings were read from.
+    pub lifecycle_source: String,
+    /// The alert kinds counted as lifecycle findings.
+    pub lifecycle_kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -247,7 +247,12 @@ async fn write_export(lake: &LakePaths, scope: &ExportScope, root: &Path) -> Res
             jsonl_newlines_replaced: (scope.format == ExportFormat::Jsonl).then_some(newlines_replaced),
         },
         coverage,
-        reports: Reports { access_review_rows, lifecycle_findings },
+        reports: Reports {
+            access_review_rows,
+            lifecycle_findings,
+            lifecycle_source: lake.alerts_file().display().to_string(),
+            lifecycle_kinds: lifecycle::LIFECYCLE_KINDS.iter().map(|k| k.as_str().to_owned()).collect(),
+        },
         files: entries,
     };
     let mut text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
