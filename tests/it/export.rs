@@ -465,3 +465,45 @@ fn the_lifecycle_report_lists_findings_in_scope_with_their_controls() {
     assert_eq!(by_object["stale"], (String::new(), "secretsmanager-secret-unused".to_owned()));
     assert!(verify(&out).status.success());
 }
+
+#[test]
+fn an_export_killed_midway_leaves_nothing_that_looks_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let lake = dir.path().join("lake");
+    run_ok(&[
+        "generate",
+        "--out",
+        logs.to_str().unwrap(),
+        "--days",
+        "4",
+        "--scale",
+        "1",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+    ]);
+    ingest(&lake, &logs);
+    let mut killed = 0;
+    for (i, delay_ms) in [50u64, 200, 500].into_iter().enumerate() {
+        let out = dir.path().join(format!("out{i}"));
+        let mut child = crate::common::kvaudit()
+            .args(["--lake", lake.to_str().unwrap(), "export", "--from", "2026-10-01", "--to", "2026-10-05"])
+            .args(["--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        // Either the export finished before the kill, and it verifies; or `out` does not exist.
+        if status.success() {
+            assert!(verify(&out).status.success(), "a finished export does not verify");
+        } else {
+            assert!(!out.exists(), "a killed export left {}", out.display());
+            killed += 1;
+        }
+    }
+    assert!(killed > 0, "every export finished before its kill: the test proved nothing");
+}
