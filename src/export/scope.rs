@@ -130,8 +130,9 @@ impl ExportScope {
                 .into_iter()
                 .any(|a| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(id))),
         };
-        // Lifecycle findings are often evaluated at one instant (an empty window).
-        let time_ok = alert.window_start < self.to && alert.window_end >= self.from;
+        // The window overlaps the period; lifecycle findings are often evaluated at one
+        // instant (an empty window), which must then fall inside it.
+        let time_ok = alert.window_start < self.to && (alert.window_end > self.from || alert.window_start >= self.from);
         vault_ok && identity_ok && time_ok
     }
 }
@@ -182,5 +183,39 @@ mod tests {
         let sql = scope.scope_sql();
         assert!(sql.contains("vault = 'kv-a'"), "{sql}");
         assert!(sql.contains("lower(identity_upn) = 'o''brien@x'"), "{sql}");
+    }
+
+    #[test]
+    fn an_alert_touches_the_period_if_its_window_overlaps_it_or_its_instant_falls_in_it() {
+        let (from, to) = (parse_bound("2026-10-02").unwrap(), parse_bound("2026-10-03").unwrap());
+        let scope = ExportScope::new(from, to, Some("kv1"), None, ExportFormat::Csv).unwrap();
+        let h = |hours: i64| from + chrono::Duration::hours(hours);
+        let alert = |start, end, vault: &str| crate::alert::Alert {
+            id: String::new(),
+            kind: crate::alert::AlertKind::StaleSecret,
+            severity: crate::alert::Severity::Low,
+            vault: Some(vault.into()),
+            identity_oid: None,
+            identity_appid: None,
+            identity_upn: None,
+            object_name: None,
+            caller_ip: None,
+            window_start: start,
+            window_end: end,
+            observed: serde_json::json!({}),
+            baseline: serde_json::json!({}),
+            score: crate::alert::Score { name: String::new(), value: 0.0 },
+            explanation: String::new(),
+            evidence: Vec::new(),
+            state: crate::alert::AlertState::Open,
+            state_reason: None,
+            first_raised: start,
+            last_raised: start,
+        };
+        assert!(scope.touches(&alert(h(-2), h(1), "KV1")), "overlapping the start");
+        assert!(scope.touches(&alert(h(0), h(0), "kv1")), "an instant at `from`");
+        assert!(!scope.touches(&alert(h(-2), h(0), "kv1")), "ending where the period starts");
+        assert!(!scope.touches(&alert(h(24), h(24), "kv1")), "an instant at `to`, excluded");
+        assert!(!scope.touches(&alert(h(1), h(2), "kv2")), "another vault");
     }
 }
