@@ -507,3 +507,32 @@ fn an_export_killed_midway_leaves_nothing_that_looks_complete() {
     }
     assert!(killed > 0, "every export finished before its kill: the test proved nothing");
 }
+
+#[test]
+fn jsonl_keeps_records_from_a_pretty_printed_wrapper_on_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let records: Vec<serde_json::Value> = ["2026-10-01T10:00:00Z", "2026-10-01T11:00:00Z"]
+        .iter()
+        .map(|t| serde_json::from_str(&record(t, "kv1", "s")).unwrap())
+        .collect();
+    let file = dir.path().join("wrapped.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&serde_json::json!({ "records": records })).unwrap()).unwrap();
+    ingest(&lake, &file);
+    let raw = strings(&lake, "SELECT raw FROM events ORDER BY time");
+    assert!(raw.iter().all(|r| r.contains('\n')), "the stored records are pretty-printed");
+
+    let out = dir.path().join("out");
+    let m = export_ok(&lake, &out, &["--from", "2026-10-01", "--to", "2026-10-02", "--format", "jsonl"]);
+    assert_eq!(m["rows"]["jsonl_newlines_replaced"], 2);
+    let text = std::fs::read_to_string(out.join("events/kv1.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for (line, raw) in lines.iter().zip(&raw) {
+        // Same length, same JSON value: only line breaks became spaces.
+        assert_eq!(line.len(), raw.len());
+        let (a, b): (serde_json::Value, serde_json::Value) =
+            (serde_json::from_str(line).unwrap(), serde_json::from_str(raw).unwrap());
+        assert_eq!(a, b);
+    }
+}
