@@ -45,6 +45,9 @@ pub use verify::{VerifyError, VerifySummary, verify};
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// The lake directory does not exist (a mistyped `--lake` must not export "nothing").
+    #[error("the lake {0} does not exist")]
+    NoLake(PathBuf),
     /// `--out` exists and holds files.
     #[error("{0} exists and is not empty; choose a new directory (an export never overwrites one)")]
     OutNotEmpty(PathBuf),
@@ -94,6 +97,9 @@ pub struct ExportSummary {
 
 /// Exports `scope` from `lake` into the new directory `out`.
 pub async fn export(lake: &LakePaths, scope: &ExportScope, out: &Path) -> Result<ExportSummary, ExportError> {
+    if !lake.root().is_dir() {
+        return Err(ExportError::NoLake(lake.root().to_path_buf()));
+    }
     check_out(out)?;
     let _lock = LakeLock::acquire(lake)?;
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());

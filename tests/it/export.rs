@@ -396,6 +396,20 @@ fn a_non_empty_out_dir_is_refused_and_left_alone() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     assert_eq!(export_ok(&lake, &empty, &["--from", "2026-10-01", "--to", "2026-10-02"])["rows"]["total"], 1);
+    // A mistyped lake is an error, not an export of nothing.
+    let r = run(&[
+        "--lake",
+        dir.path().join("no-lake").to_str().unwrap(),
+        "export",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-02",
+        "--out",
+        dir.path().join("y").to_str().unwrap(),
+    ]);
+    assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("does not exist"));
+    assert!(!dir.path().join("no-lake").exists() && !dir.path().join("y").exists());
     // A bad date is one clear line.
     let r = export(&lake, &dir.path().join("x"), &["--from", "01/10/2026", "--to", "2026-10-02"]);
     assert!(!r.status.success() && String::from_utf8_lossy(&r.stderr).contains("--from must be a date"));
