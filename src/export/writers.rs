@@ -10,7 +10,8 @@
 //!   holds a line break (only a pretty-printed `{"records":[...]}` source does; JSON
 //!   forbids raw line breaks inside strings) has each CR/LF replaced by a space — the same
 //!   JSON value and the same length — and is counted in the manifest.
-//! - Parquet: the events columns with plain `Utf8` strings (any engine reads them), zstd.
+//! - Parquet: the events columns with plain `Utf8` strings (any engine reads them), written
+//!   with the lake's own event-file settings.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -23,8 +24,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit, TimestampMi
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use sha2::{Digest, Sha256};
 
 use super::ExportError;
@@ -238,8 +237,9 @@ impl EventFiles {
             ExportFormat::Parquet => {
                 let file = HashedFile::create(&self.root, &name)?;
                 let path = file.path().to_path_buf();
-                let props =
-                    WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
+                // The lake's own event-file settings: bounded row groups (so an open file per
+                // vault holds at most one in memory), page indexes, no statistics on `raw`.
+                let props = crate::lake::writer::writer_properties(&crate::lake::writer::FileSizing::default());
                 let writer = ArrowWriter::try_new(file, plain_schema(&schema), Some(props))
                     .map_err(|source| ExportError::Parquet { path: path.clone(), source })?;
                 EventFile::Parquet { writer, path, rows: 0 }
