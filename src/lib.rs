@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod detect;
 pub mod evaluate;
+pub mod export;
 pub mod generate;
 pub mod hash;
 pub mod ingest;

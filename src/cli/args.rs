@@ -54,6 +54,22 @@ pub enum InventoryAction {
     },
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFileFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportAction {
+    /// Check an export directory against its manifest: every hash, no file missing or added.
+    Verify {
+        /// The export directory.
+        dir: PathBuf,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read new Key Vault log records from files or Blob Storage into the lake
@@ -230,6 +246,31 @@ pub enum Command {
         config: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
+    },
+    /// Export every access in a period (optionally one vault, one identity) with an access
+    /// review, a lifecycle report and a manifest of SHA-256 hashes; or verify an export.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Export {
+        #[command(subcommand)]
+        action: Option<ExportAction>,
+        /// Start of the period: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
+        #[arg(long, required = true)]
+        from: Option<String>,
+        /// End of the period, excluded: a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
+        #[arg(long, required = true)]
+        to: Option<String>,
+        /// Only this vault (case-insensitive).
+        #[arg(long)]
+        vault: Option<String>,
+        /// Only this identity: object id, app id or UPN (case-insensitive).
+        #[arg(long)]
+        identity: Option<String>,
+        /// A new directory (or an empty one) for the export.
+        #[arg(long, required = true)]
+        out: Option<PathBuf>,
+        /// Format of the event files.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFileFormat,
     },
     /// Generate a month of logs, ingest them, and show what kvaudit sees.
     Demo {

@@ -11,7 +11,9 @@ use kvaudit::lake::LakePaths;
 use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
-use super::args::{Args, Command, InventoryAction, ObjectType, ResultFormat, SummaryFormat};
+use super::args::{
+    Args, Command, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, SummaryFormat,
+};
 
 pub struct Config {
     pub lake: LakePaths,
@@ -28,6 +30,7 @@ pub enum CommandConfig {
     InventoryImport { files: Vec<PathBuf>, json: bool },
     SecretStatus(SecretStatusConfig),
     Secrets(SecretsConfig),
+    Export(ExportConfig),
 }
 
 pub struct SecretStatusConfig {
@@ -45,6 +48,19 @@ pub struct SecretsConfig {
     pub days: u32,
     pub policy: LifecyclePolicy,
     pub json: bool,
+}
+
+/// `kvaudit export`: write an export, or verify one.
+pub enum ExportConfig {
+    Write { scope: kvaudit::export::ExportScope, out: PathBuf },
+    Verify { dir: PathBuf },
+}
+
+fn export_bound(flag: &str, text: Option<String>) -> Result<chrono::DateTime<chrono::Utc>> {
+    let text = text.with_context(|| format!("{flag} is required"))?;
+    kvaudit::export::scope::parse_bound(&text).with_context(|| {
+        format!("{flag} must be a date like 2026-10-01 or an RFC 3339 time like 2026-10-01T00:00:00Z, not {text:?}")
+    })
 }
 
 pub struct DetectConfig {
@@ -339,6 +355,20 @@ impl Config {
                     vaults,
                     json: format == SummaryFormat::Json,
                 })
+            }
+            Command::Export { action: Some(ExportAction::Verify { dir }), .. } => {
+                CommandConfig::Export(ExportConfig::Verify { dir })
+            }
+            Command::Export { action: None, from, to, vault, identity, out, format } => {
+                let format = match format {
+                    ExportFileFormat::Csv => kvaudit::export::ExportFormat::Csv,
+                    ExportFileFormat::Jsonl => kvaudit::export::ExportFormat::Jsonl,
+                    ExportFileFormat::Parquet => kvaudit::export::ExportFormat::Parquet,
+                };
+                let (from, to) = (export_bound("--from", from)?, export_bound("--to", to)?);
+                let scope = kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
+                let out = out.context("--out is required")?;
+                CommandConfig::Export(ExportConfig::Write { scope, out })
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod detect;
 mod evaluate;
+mod export;
 mod generate;
 mod ingest;
 mod inventory;
@@ -28,6 +29,7 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::InventoryImport { files, json } => inventory::run(&config.lake, &files, json),
         CommandConfig::SecretStatus(c) => secrets::status(&config.lake, c),
         CommandConfig::Secrets(c) => secrets::list(&config.lake, c),
+        CommandConfig::Export(c) => export::run(&config.lake, c),
     }
 }
 

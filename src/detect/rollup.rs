@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use super::DetectError;
 use super::relations::{bind_records, bind_scope};
 use crate::lake::LakePaths;
-use crate::lake::paths::partition_name;
 use crate::query::QuerySession;
 
 /// A rollup kept per event date.
@@ -78,7 +77,7 @@ struct RollupState {
 /// The event files of a date partition, as names and sizes: changes when ingest adds a file
 /// or compaction replaces them.
 fn partition_signature(lake: &LakePaths, date: NaiveDate) -> Option<String> {
-    let dir = lake.events_dir().join(partition_name(date));
+    let dir = lake.events_partition_dir(date);
     let mut files: Vec<(String, u64)> = std::fs::read_dir(&dir)
         .ok()?
         .filter_map(|e| e.ok())

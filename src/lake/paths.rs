@@ -138,6 +138,11 @@ impl LakePaths {
         self.root.join("inventory")
     }
 
+    /// The events of one date partition: `events/date=YYYY-MM-DD/`.
+    pub fn events_partition_dir(&self, date: NaiveDate) -> PathBuf {
+        self.events_dir().join(partition_name(date))
+    }
+
     /// Every alert raised, with its state.
     pub fn alerts_file(&self) -> PathBuf {
         self.root.join("alerts").join("alerts.jsonl")

@@ -50,22 +50,30 @@ pub const LIFECYCLE_QUERIES: &[NamedQuery] = queries!["lifecycle/":
     "vault_coverage",
 ];
 
-/// The lifecycle query of that name; a missing one is a bug caught by the registry test.
-pub fn lifecycle_query(name: &str) -> &'static str {
-    LIFECYCLE_QUERIES
-        .iter()
-        .find(|q| q.name == name)
-        .map(|q| q.sql)
-        .unwrap_or_else(|| panic!("no lifecycle query {name}"))
+/// The compliance export's queries, `queries/export/*.sql`. They read `export_scope` (the
+/// events of the export's time range, vault and identity) and `coverage_scope` (the same
+/// without the identity filter), which `export::scope` binds for a run.
+pub const EXPORT_QUERIES: &[NamedQuery] = queries!["export/": "events", "access_review", "coverage_hours",];
+
+/// The SQL of `queries/<dir><name>.sql` in `list`; a missing one is a bug caught by the
+/// registry tests.
+fn lookup(list: &'static [NamedQuery], dir: &str, name: &str) -> &'static str {
+    list.iter().find(|q| q.name == name).map(|q| q.sql).unwrap_or_else(|| panic!("no query {dir}{name}.sql"))
 }
 
-/// The detector query of that name; a missing one is a bug caught by the registry test.
+/// The detector query of that name.
 pub fn detector_query(name: &str) -> &'static str {
-    DETECTOR_QUERIES
-        .iter()
-        .find(|q| q.name == name)
-        .map(|q| q.sql)
-        .unwrap_or_else(|| panic!("no detector query {name}"))
+    lookup(DETECTOR_QUERIES, "detect/", name)
+}
+
+/// The lifecycle query of that name.
+pub fn lifecycle_query(name: &str) -> &'static str {
+    lookup(LIFECYCLE_QUERIES, "lifecycle/", name)
+}
+
+/// The export query of that name.
+pub fn export_query(name: &str) -> &'static str {
+    lookup(EXPORT_QUERIES, "export/", name)
 }
 
 /// The query of that name (`events_per_vault`, or `queries/events_per_vault.sql`).

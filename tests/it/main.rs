@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod crash;
 mod detect;
+mod export;
 mod fixtures;
 mod growth;
 mod lifecycle;
