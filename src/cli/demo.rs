@@ -38,6 +38,14 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     };
     let summary = super::ingest::run_quietly(lake, &ingest)?;
     println!("   {summary}");
+    // What `az keyvault secret list` prints for each vault: expiry and creation dates, and
+    // the secrets nobody reads (the logs cannot show those).
+    let inventory = kvaudit::inventory::store::import(lake, &[config.logs.join("inventory")], chrono::Utc::now())?;
+    println!(
+        "   imported the secret inventory of {} vaults ({} entries) with `kvaudit inventory import`",
+        inventory.vaults.len(),
+        inventory.entries
+    );
     println!("3. What the lake holds:");
     let runtime = super::runtime()?;
     runtime.block_on(async {
@@ -55,7 +63,8 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     let warmup = i64::from(config.days.min(10).saturating_sub(1).max(1));
     let (first, end) = (start + chrono::Duration::days(warmup), start + chrono::Duration::days(i64::from(config.days)));
     println!(
-        "\n4. Detecting unusual access day by day from {}, each day against the days before it ...",
+        "\n4. Detecting unusual access day by day from {}, each day against the days before it, and secret \
+         lifecycle as of each day's end ...",
         first.format("%Y-%m-%d")
     );
     let policy = kvaudit::detect::Policy::default();
@@ -72,8 +81,35 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
         println!("\n   One of them in full, as `kvaudit detect --format json` and webhooks deliver it:\n");
         println!("{}", serde_json::to_string_pretty(example)?);
     }
+    // 5. "Is this secret still used?": one nobody reads (planted) and the busiest one.
+    let truth: kvaudit::generate::Truth = serde_json::from_slice(&std::fs::read(&generated.truth_path)?)?;
+    let as_of = kvaudit::status::lake_as_of(lake);
+    let catalog = runtime.block_on(kvaudit::status::load_catalog(lake, as_of, None))?;
+    let rows = kvaudit::status::list(&catalog, &lifecycle, 30, None, None, "secret");
+    let unused = truth
+        .incidents
+        .iter()
+        .find(|i| i.kind == "stale_secret" && i.window_start <= truth.start.clone() + "T00:00:00Z");
+    let busiest =
+        rows.iter().filter(|r| r.state == kvaudit::status::SecretState::InUse).max_by_key(|r| (r.readers, r.reads));
+    for (label, secret) in [
+        ("a secret nobody reads", unused.and_then(|i| Some((i.vault.clone()?, i.object_name.clone()?)))),
+        ("the busiest secret", busiest.map(|r| (r.vault.clone(), r.name.clone()))),
+    ] {
+        let Some((vault, name)) = secret else { continue };
+        println!("\n5. Is it still used? {label}: kvaudit secret-status {vault}/{name}\n");
+        let status = runtime.block_on(kvaudit::status::status(lake, (&vault, &name), 30, as_of, &lifecycle))?;
+        super::secrets::write_status(&mut std::io::stdout(), &status)?;
+    }
+
     let lake_flag = format!("--lake {}", lake.root().display());
     println!("\nTry next:");
+    println!("  kvaudit {lake_flag} secrets --state unread");
+    println!(
+        "  kvaudit {lake_flag} export --from {} --to {} --out ./kvaudit-export --format csv",
+        options.start,
+        options.start + chrono::Days::new(u64::from(config.days))
+    );
     println!(
         "  kvaudit {lake_flag} query \"SELECT kind, severity, count(*) FROM alerts GROUP BY 1, 2 ORDER BY 3 DESC\""
     );

@@ -90,7 +90,9 @@ pub struct Facts {
     pub near_expiry_notices: Vec<(i64, Option<String>)>,
     /// Successful reads of the value (or uses of a key).
     pub reads: Vec<Access>,
-    /// Reads that were refused or failed.
+    /// Reads by an identity that were refused or failed. Anonymous 401s are not among
+    /// them: every Key Vault SDK sends its first request without a token to learn where
+    /// to authenticate (the challenge), so they say nothing about who wants the secret.
     pub failed_reads: Vec<Access>,
     /// Every other row (lists, backups, updates, deletes, notifications).
     pub other: Vec<Access>,
@@ -312,7 +314,7 @@ impl Catalog {
                 facts.other.push(access);
             } else if is_read(op) && ok {
                 facts.reads.push(access);
-            } else if is_read(op) {
+            } else if is_read(op) && (access.identity_oid.is_some() || access.identity_appid.is_some()) {
                 facts.failed_reads.push(access);
             } else {
                 facts.other.push(access);
