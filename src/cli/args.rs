@@ -227,6 +227,31 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
     },
+    /// Who must pick up a new version of this secret: every consumer (identity, app,
+    /// networks, client software, last read, version read), and who missed the last
+    /// rotation.
+    RotationPlan {
+        /// VAULT/SECRET (or the secret's URL).
+        secret: String,
+        /// Consumers are the readers of the last N days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// After a rotation: who reads the version set at or after --since, and who still
+    /// reads an old one.
+    RotationCheck {
+        /// VAULT/SECRET (or the secret's URL).
+        secret: String,
+        /// When the rotation started (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        since: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
     /// Every secret with its state (in-use, idle, unread, stale, expired, near-expiry,
     /// past-max-age, no-expiry, old-version, deleted).
     Secrets {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use kvaudit::detect::lifecycle::LifecyclePolicy;
+use kvaudit::detect::practice::PracticePolicy;
 use kvaudit::ingest::BlobIngestOptions;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::output::Format;
@@ -30,6 +31,8 @@ pub enum CommandConfig {
     InventoryImport { files: Vec<PathBuf>, json: bool },
     SecretStatus(SecretStatusConfig),
     Secrets(SecretsConfig),
+    RotationPlan(SecretStatusConfig),
+    RotationCheck { vault: String, secret: String, since: chrono::DateTime<chrono::Utc>, json: bool },
     Export(ExportConfig),
 }
 
@@ -82,21 +85,30 @@ pub struct EvaluateConfig {
 
 /// The parts of `kvaudit.toml` commands other than `serve` read.
 #[derive(Debug, Default, serde::Deserialize)]
-struct FileConfig {
+pub struct FileConfig {
     #[serde(default)]
-    detect: kvaudit::detect::Policy,
+    pub detect: kvaudit::detect::Policy,
     #[serde(default)]
-    lifecycle: LifecyclePolicy,
+    pub lifecycle: LifecyclePolicy,
+    #[serde(default)]
+    pub practice: PracticePolicy,
 }
 
-/// The `[detect]` and `[lifecycle]` tables of the config file (defaults without one).
-fn read_policy(path: Option<&std::path::Path>) -> Result<(kvaudit::detect::Policy, LifecyclePolicy)> {
-    let Some(path) = path else { return Ok(Default::default()) };
+/// The `[detect]`, `[lifecycle]` and `[practice]` tables of the config file (defaults
+/// without one), each validated.
+fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
+    let Some(path) = path else { return Ok(FileConfig::default()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
     let file: FileConfig = toml::from_str(&text).with_context(|| format!("in the config file {}", path.display()))?;
-    file.detect.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [detect] {e}", path.display()))?;
-    file.lifecycle.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [lifecycle] {e}", path.display()))?;
-    Ok((file.detect, file.lifecycle))
+    let checks = [
+        ("detect", file.detect.validate()),
+        ("lifecycle", file.lifecycle.validate()),
+        ("practice", file.practice.validate()),
+    ];
+    for (table, check) in checks {
+        check.map_err(|e| anyhow::anyhow!("in the config file {}: [{table}] {e}", path.display()))?;
+    }
+    Ok(file)
 }
 
 fn parse_time(flag: &str, text: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -144,6 +156,12 @@ pub struct DemoConfig {
     pub logs: PathBuf,
     pub days: u32,
     pub seed: u64,
+}
+
+/// `VAULT/SECRET` (or a secret URL) as (vault, secret), lower-case.
+fn secret_path(text: &str) -> Result<(String, String)> {
+    kvaudit::status::secret::parse_path(text)
+        .with_context(|| format!("name the secret as VAULT/SECRET (or its URL), not {text:?}"))
 }
 
 fn check_days(days: u32) -> Result<u32> {
@@ -285,10 +303,8 @@ impl Config {
                 CommandConfig::InventoryImport { files, json: format == SummaryFormat::Json }
             }
             Command::SecretStatus { secret, days, config, format } => {
-                let Some((vault, secret)) = kvaudit::status::secret::parse_path(&secret) else {
-                    bail!("name the secret as VAULT/SECRET (or its URL), not {secret:?}");
-                };
-                let policy = read_policy(config.as_deref())?.1;
+                let (vault, secret) = secret_path(&secret)?;
+                let policy = read_policy(config.as_deref())?.lifecycle;
                 CommandConfig::SecretStatus(SecretStatusConfig {
                     vault,
                     secret,
@@ -296,6 +312,24 @@ impl Config {
                     policy,
                     json: format == SummaryFormat::Json,
                 })
+            }
+            Command::RotationPlan { secret, days, config, format } => {
+                let (vault, secret) = secret_path(&secret)?;
+                let policy = read_policy(config.as_deref())?.lifecycle;
+                CommandConfig::RotationPlan(SecretStatusConfig {
+                    vault,
+                    secret,
+                    days: check_days(days)?,
+                    policy,
+                    json: format == SummaryFormat::Json,
+                })
+            }
+            Command::RotationCheck { secret, since, format } => {
+                let (vault, secret) = secret_path(&secret)?;
+                let since = kvaudit::export::scope::parse_bound(&since).with_context(|| {
+                    format!("--since must be a date like 2026-10-01 or an RFC 3339 time, not {since:?}")
+                })?;
+                CommandConfig::RotationCheck { vault, secret, since, json: format == SummaryFormat::Json }
             }
             Command::Secrets { vault, state, object_type, days, config, format } => {
                 let state = match state {
@@ -310,7 +344,7 @@ impl Config {
                     ObjectType::Key => "key",
                     ObjectType::Certificate => "certificate",
                 };
-                let policy = read_policy(config.as_deref())?.1;
+                let policy = read_policy(config.as_deref())?.lifecycle;
                 CommandConfig::Secrets(SecretsConfig {
                     vault: vault.map(|v| v.to_ascii_lowercase()),
                     state,
@@ -321,7 +355,7 @@ impl Config {
                 })
             }
             Command::Detect { from, to, history_days, config, format } => {
-                let (mut policy, lifecycle) = read_policy(config.as_deref())?;
+                let FileConfig { detect: mut policy, lifecycle, practice } = read_policy(config.as_deref())?;
                 if let Some(days) = history_days {
                     policy.history_days = check_days(days)?;
                 }
@@ -330,6 +364,7 @@ impl Config {
                     to: parse_time("--to", to)?,
                     policy,
                     lifecycle,
+                    practice,
                 };
                 CommandConfig::Detect(DetectConfig { options, json: format == SummaryFormat::Json })
             }

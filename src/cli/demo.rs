@@ -67,9 +67,9 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
          lifecycle as of each day's end ...",
         first.format("%Y-%m-%d")
     );
-    let policy = kvaudit::detect::Policy::default();
-    let lifecycle = kvaudit::detect::lifecycle::LifecyclePolicy::default();
-    let mut alerts = runtime.block_on(kvaudit::evaluate::detect_daily(lake, first, end, &policy, &lifecycle))?;
+    let settings = kvaudit::detect::DetectOptions::default();
+    let lifecycle = &settings.lifecycle;
+    let mut alerts = runtime.block_on(kvaudit::evaluate::detect_daily(lake, first, end, &settings))?;
     alerts.sort_by_key(|a| (a.window_start, a.kind));
     println!("   {} alerts (planted incidents are listed in {}):", alerts.len(), generated.truth_path.display());
     for alert in &alerts {
@@ -85,7 +85,7 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     let truth: kvaudit::generate::Truth = serde_json::from_slice(&std::fs::read(&generated.truth_path)?)?;
     let as_of = kvaudit::status::lake_as_of(lake);
     let catalog = runtime.block_on(kvaudit::status::load_catalog(lake, as_of, None))?;
-    let rows = kvaudit::status::list(&catalog, &lifecycle, 30, None, None, "secret");
+    let rows = kvaudit::status::list(&catalog, lifecycle, 30, None, None, "secret");
     let unused = truth
         .incidents
         .iter()
@@ -98,7 +98,7 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     ] {
         let Some((vault, name)) = secret else { continue };
         println!("\n5. Is it still used? {label}: kvaudit secret-status {vault}/{name}\n");
-        let status = runtime.block_on(kvaudit::status::status(lake, (&vault, &name), 30, as_of, &lifecycle))?;
+        let status = runtime.block_on(kvaudit::status::status(lake, (&vault, &name), 30, as_of, lifecycle))?;
         super::secrets::write_status(&mut std::io::stdout(), &status)?;
     }
 

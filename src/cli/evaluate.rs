@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate};
 use kvaudit::alert::AlertKind;
 use kvaudit::detect::lifecycle::{KINDS as LIFECYCLE, LifecyclePolicy};
+use kvaudit::detect::practice::KINDS as PRACTICE;
 use kvaudit::evaluate::{Scorecard, detect_daily, identity_days, score, sentinel::sentinel_alerts};
 use kvaudit::generate::{GenerateOptions, Truth};
 use kvaudit::lake::LakePaths;
@@ -52,14 +53,15 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
     // `stale_secret` is only claimed when the logs cover it: half the period lets the
     // planted unused secrets be found (and tests that nothing read is called stale).
     let lifecycle = LifecyclePolicy { stale_days: (config.days / 2).max(1), ..LifecyclePolicy::default() };
+    let settings = kvaudit::detect::DetectOptions { policy, lifecycle, ..Default::default() };
     let runtime = super::runtime()?;
     let (ours, sentinel, identity_days) = runtime.block_on(async {
-        let alerts = detect_daily(&lake, first, end, &policy, &lifecycle).await?;
+        let alerts = detect_daily(&lake, first, end, &settings).await?;
         let sentinel = sentinel_alerts(&lake, first, end).await?;
         let days = identity_days(&lake, first, end).await?;
         Ok::<_, anyhow::Error>((alerts, sentinel, days))
     })?;
-    let kinds: Vec<AlertKind> = AlertKind::UNUSUAL_ACCESS.into_iter().chain(LIFECYCLE).collect();
+    let kinds: Vec<AlertKind> = AlertKind::UNUSUAL_ACCESS.into_iter().chain(LIFECYCLE).chain(PRACTICE).collect();
     let kinds = &kinds;
     let ours = score("kvaudit", &ours, &truth.incidents, kinds, (first, end), identity_days);
     let sentinel_kinds = [AlertKind::MassRetrieval, AlertKind::SensitiveOperation];

@@ -29,6 +29,10 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::InventoryImport { files, json } => inventory::run(&config.lake, &files, json),
         CommandConfig::SecretStatus(c) => secrets::status(&config.lake, c),
         CommandConfig::Secrets(c) => secrets::list(&config.lake, c),
+        CommandConfig::RotationPlan(c) => secrets::rotation_plan(&config.lake, c),
+        CommandConfig::RotationCheck { vault, secret, since, json } => {
+            secrets::rotation_check(&config.lake, (&vault, &secret), since, json)
+        }
         CommandConfig::Export(c) => export::run(&config.lake, c),
     }
 }

@@ -173,3 +173,93 @@ fn write_rows(out: &mut impl Write, rows: &[SecretRow], days: u32) -> Result<()>
     writeln!(out, "{} {}", rows.len(), if rows.len() == 1 { "object" } else { "objects" })?;
     Ok(())
 }
+
+fn reader_name(r: &kvaudit::status::secret::Reader) -> String {
+    r.identity_upn.clone().or_else(|| r.identity_appid.clone()).unwrap_or_else(|| r.identity.clone())
+}
+
+fn joined(set: &std::collections::BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+pub fn rotation_plan(lake: &LakePaths, config: SecretStatusConfig) -> Result<()> {
+    let as_of = kvaudit::status::lake_as_of(lake);
+    let plan = super::runtime()?.block_on(kvaudit::status::rotation::plan(
+        lake,
+        (&config.vault, &config.secret),
+        config.days,
+        as_of,
+        &config.policy,
+    ))?;
+    let mut out = std::io::stdout().lock();
+    if config.json {
+        writeln!(out, "{}", serde_json::to_string(&plan)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}/{}: {} consumers must pick up a new version (readers of the last {} days); current version {}{}",
+        plan.vault,
+        plan.secret,
+        plan.consumers.len(),
+        plan.window_days,
+        plan.current_version.as_deref().unwrap_or("(unknown)"),
+        plan.current_version_set.map(|t| format!(", set {}", minute(t))).unwrap_or_default()
+    )?;
+    for c in &plan.consumers {
+        let r = &c.reader;
+        writeln!(
+            out,
+            "  {} ({}){}{}\n    last read {} of version {}; versions read: {}\n    networks: {}\n    clients: {}",
+            reader_name(r),
+            r.identity_type.as_deref().unwrap_or("unknown"),
+            if c.on_current_version { "" } else { "  NOT ON THE CURRENT VERSION" },
+            if c.missed_last_rotation { "  MISSED THE LAST ROTATION" } else { "" },
+            r.last_read.map(minute).unwrap_or_else(|| "-".into()),
+            r.last_version.as_deref().unwrap_or("(not logged)"),
+            joined(&r.versions),
+            joined(&r.addresses),
+            joined(&r.clients),
+        )?;
+    }
+    if !plan.people.is_empty() {
+        let names: Vec<String> = plan.people.iter().map(reader_name).collect();
+        writeln!(out, "people who read it (tell them): {}", names.join(", "))?;
+    }
+    Ok(())
+}
+
+pub fn rotation_check(lake: &LakePaths, (vault, secret): (&str, &str), since: DateTime<Utc>, json: bool) -> Result<()> {
+    let as_of = kvaudit::status::lake_as_of(lake);
+    let check = super::runtime()?.block_on(kvaudit::status::rotation::check(lake, (vault, secret), since, as_of))?;
+    let Some(check) = check else { anyhow::bail!(kvaudit::status::rotation::no_rotation(vault, secret, since)) };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&check)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}/{}: version {} set {}; {} of {} consumers moved, {} pending",
+        check.vault,
+        check.secret,
+        check.new_version,
+        minute(check.rotated_at),
+        check.moved,
+        check.consumers.len(),
+        check.pending
+    )?;
+    for row in &check.consumers {
+        writeln!(
+            out,
+            "  {:<12} {:<40} new-version reads {:>6}, old-version reads {:>6}, last read {} ({})",
+            serde_json::to_value(row.progress)?.as_str().unwrap_or_default(),
+            reader_name(&row.reader),
+            row.new_version_reads,
+            row.old_version_reads,
+            row.reader.last_read.map(minute).unwrap_or_else(|| "-".into()),
+            row.reader.last_version.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}

@@ -11,6 +11,8 @@
 //!    ([`kinds`]);
 //! 5. evaluates secret lifecycle as of `to` ([`lifecycle`]) from the object access index
 //!    and the newest inventory import;
+//!    and checks the practice ([`practice`]: shared secrets, environment crossover, role
+//!    mixing) over the history window;
 //! 6. marks alerts matching a suppression rule as suppressed (recorded, never dropped),
 //!    stores them (a finding raised again keeps its id), and remembers `to` as where the
 //!    next run starts.
@@ -24,6 +26,7 @@ pub mod columns;
 pub mod kinds;
 pub mod lifecycle;
 pub mod policy;
+pub mod practice;
 pub mod profile;
 pub mod relations;
 pub mod rollup;
@@ -91,6 +94,8 @@ pub struct DetectOptions {
     pub policy: Policy,
     /// Thresholds of the lifecycle findings.
     pub lifecycle: lifecycle::LifecyclePolicy,
+    /// Settings of the practice findings.
+    pub practice: practice::PracticePolicy,
 }
 
 /// What a run did.
@@ -158,6 +163,7 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
     let inventory = crate::inventory::Inventory::load(lake)?;
     let catalog = lifecycle::catalog::Catalog::load(&session, lake, &inventory, to, None).await?;
     raised.extend(lifecycle::find(&catalog, &options.lifecycle));
+    raised.extend(practice::find(&catalog, &options.practice, policy.history_days));
 
     let now = Utc::now();
     let mut store = AlertStore::open(lake)?;

@@ -165,15 +165,13 @@ pub async fn detect_daily(
     lake: &LakePaths,
     first: DateTime<Utc>,
     end: DateTime<Utc>,
-    policy: &crate::detect::Policy,
-    lifecycle: &crate::detect::lifecycle::LifecyclePolicy,
+    settings: &DetectOptions,
 ) -> Result<Vec<Alert>, DetectError> {
     let mut by_id: BTreeMap<String, Alert> = BTreeMap::new();
     let mut from = first;
     while from < end {
         let to = (from + Duration::days(1)).min(end);
-        let options =
-            DetectOptions { from: Some(from), to: Some(to), policy: policy.clone(), lifecycle: lifecycle.clone() };
+        let options = DetectOptions { from: Some(from), to: Some(to), ..settings.clone() };
         for alert in detect(lake, &options).await?.alerts {
             by_id.insert(alert.id.clone(), alert);
         }

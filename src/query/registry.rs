@@ -48,6 +48,7 @@ pub const LIFECYCLE_QUERIES: &[NamedQuery] = queries!["lifecycle/":
     "object_access",
     "object_history",
     "vault_coverage",
+    "vault_operations",
 ];
 
 /// The compliance export's queries, `queries/export/*.sql`. They read `export_scope` (the

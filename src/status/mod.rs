@@ -7,6 +7,7 @@
 //! is materialized once and rebuilt only when that day's events change.
 
 pub mod list;
+pub mod rotation;
 pub mod secret;
 
 use chrono::{DateTime, NaiveDate, Utc};

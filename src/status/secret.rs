@@ -65,10 +65,14 @@ pub struct Reader {
     pub identity_appid: Option<String>,
     pub identity_upn: Option<String>,
     pub identity_type: Option<String>,
+    /// A service principal or managed identity (not a person).
+    pub workload: bool,
     pub reads: i64,
     pub failed: i64,
     #[serde(with = "crate::alert::rfc3339::option")]
     pub last_read: Option<DateTime<Utc>>,
+    /// The version its last successful read returned.
+    pub last_version: Option<String>,
     pub versions: BTreeSet<String>,
     pub addresses: BTreeSet<String>,
     pub clients: BTreeSet<String>,
@@ -173,40 +177,8 @@ pub fn build(catalog: &Catalog, facts: &Facts, days: u32, policy: &LifecyclePoli
         (None, None) => Verdict::NeverRead { observed_days },
     };
 
-    let mut readers: BTreeMap<String, Reader> = BTreeMap::new();
     let in_window = |a: &&Access| a.last >= window_start;
-    for (a, ok) in facts
-        .reads
-        .iter()
-        .filter(in_window)
-        .map(|a| (a, true))
-        .chain(facts.failed_reads.iter().filter(in_window).map(|a| (a, false)))
-    {
-        let r = readers.entry(a.identity()).or_insert_with(|| Reader {
-            identity: a.identity(),
-            identity_oid: a.identity_oid.clone(),
-            identity_appid: a.identity_appid.clone(),
-            identity_upn: a.identity_upn.clone(),
-            identity_type: a.identity_type.clone(),
-            reads: 0,
-            failed: 0,
-            last_read: None,
-            versions: BTreeSet::new(),
-            addresses: BTreeSet::new(),
-            clients: BTreeSet::new(),
-        });
-        if ok {
-            r.reads += a.calls;
-            r.last_read = r.last_read.max(Some(time(a.last)));
-            r.versions.extend(a.object_version.clone());
-        } else {
-            r.failed += a.calls;
-        }
-        r.addresses.extend(a.caller_ip.clone());
-        r.clients.extend(a.client_info.clone());
-    }
-    let mut readers: Vec<Reader> = readers.into_values().collect();
-    readers.sort_by_key(|r| std::cmp::Reverse((r.reads, r.last_read)));
+    let readers = readers(facts, window_start);
 
     let current = facts.current_version_at(catalog.as_of).map(str::to_owned);
     let mut versions: BTreeMap<String, (i64, BTreeSet<String>, Option<i64>)> = BTreeMap::new();
@@ -260,12 +232,52 @@ pub fn build(catalog: &Catalog, facts: &Facts, days: u32, policy: &LifecyclePoli
     }
 }
 
+/// Everyone who read `facts` (or tried) since `since`, busiest first.
+pub fn readers(facts: &Facts, since: i64) -> Vec<Reader> {
+    let mut readers: BTreeMap<String, Reader> = BTreeMap::new();
+    let in_window = |a: &&Access| a.last >= since;
+    let reads = facts.reads.iter().filter(in_window).map(|a| (a, true));
+    for (a, ok) in reads.chain(facts.failed_reads.iter().filter(in_window).map(|a| (a, false))) {
+        let r = readers.entry(a.identity()).or_insert_with(|| Reader {
+            identity: a.identity(),
+            identity_oid: a.identity_oid.clone(),
+            identity_appid: a.identity_appid.clone(),
+            identity_upn: a.identity_upn.clone(),
+            identity_type: a.identity_type.clone(),
+            workload: a.is_workload(),
+            reads: 0,
+            failed: 0,
+            last_read: None,
+            last_version: None,
+            versions: BTreeSet::new(),
+            addresses: BTreeSet::new(),
+            clients: BTreeSet::new(),
+        });
+        if ok {
+            r.reads += a.calls;
+            if r.last_read < Some(time(a.last)) {
+                r.last_read = Some(time(a.last));
+                r.last_version = a.object_version.clone();
+            }
+            r.versions.extend(a.object_version.clone());
+        } else {
+            r.failed += a.calls;
+        }
+        r.addresses.extend(a.caller_ip.clone());
+        r.clients.extend(a.client_info.clone());
+    }
+    let mut readers: Vec<Reader> = readers.into_values().collect();
+    readers.sort_by_key(|r| std::cmp::Reverse((r.reads, r.last_read)));
+    readers
+}
+
 /// The lifecycle findings about this one object.
 fn find_for(catalog: &Catalog, facts: &Facts, policy: &LifecyclePolicy) -> Vec<(String, String)> {
     let one = Catalog {
         as_of: catalog.as_of,
         objects: [((facts.vault.clone(), facts.object_type.clone(), facts.name.clone()), facts.clone())].into(),
         coverage: catalog.coverage.clone(),
+        vault_changes: Default::default(),
     };
     find(&one, policy).into_iter().map(|a| (a.kind.as_str().to_owned(), a.explanation)).collect()
 }

@@ -163,6 +163,41 @@ pub struct Catalog {
     pub objects: BTreeMap<(String, String, String), Facts>,
     /// Vault → (first, last) record time the logs hold about it.
     pub coverage: BTreeMap<String, (i64, i64)>,
+    /// Vault → successful changes of the vault itself (`VaultPut`, `VaultPatch`, ...).
+    pub vault_changes: BTreeMap<String, Vec<Access>>,
+}
+
+/// The rows of an index query result as [`Access`]es, times capped at `as_of`.
+fn accesses(batch: &arrow::record_batch::RecordBatch, as_of: i64) -> Result<Vec<Access>, DetectError> {
+    let s = |name| strings(batch, name);
+    let (operation, outcome) =
+        (s("operation")?, s("outcome").unwrap_or_else(|_| vec![Some("ok".into()); batch.num_rows()]));
+    let version = s("object_version").unwrap_or_else(|_| vec![None; batch.num_rows()]);
+    let (oid, appid, upn, itype, ip, client) = (
+        s("identity_oid")?,
+        s("identity_appid")?,
+        s("identity_upn")?,
+        s("identity_type")?,
+        s("caller_ip")?,
+        s("client_info")?,
+    );
+    let (calls, first, last) = (integers(batch, "calls")?, micros(batch, "first_time")?, micros(batch, "last_time")?);
+    Ok((0..batch.num_rows())
+        .map(|i| Access {
+            object_version: version[i].clone(),
+            operation: operation[i].clone().unwrap_or_default(),
+            outcome: outcome[i].clone().unwrap_or_default(),
+            identity_oid: oid[i].clone(),
+            identity_appid: appid[i].clone(),
+            identity_upn: upn[i].clone(),
+            identity_type: itype[i].clone(),
+            caller_ip: ip[i].clone(),
+            client_info: client[i].clone(),
+            calls: calls[i].unwrap_or(0),
+            first: first[i].unwrap_or(0),
+            last: last[i].unwrap_or(0).min(as_of),
+        })
+        .collect())
 }
 
 /// Operations that read an object's value or use a key.
@@ -253,6 +288,21 @@ impl Catalog {
         for batch in ctx.sql(&sql).await?.collect().await? {
             catalog.add_rows(&batch)?;
         }
+        if only.is_none() {
+            let sql = format!(
+                "SELECT * FROM ({}) WHERE first_time < {}",
+                lifecycle_query("vault_operations"),
+                crate::detect::relations::timestamp_literal(as_of)
+            );
+            for batch in ctx.sql(&sql).await?.collect().await? {
+                let vaults = strings(&batch, "vault")?;
+                for (i, access) in accesses(&batch, as_of_us)?.into_iter().enumerate() {
+                    if let Some(v) = &vaults[i] {
+                        catalog.vault_changes.entry(v.clone()).or_default().push(access);
+                    }
+                }
+            }
+        }
         for facts in catalog.objects.values_mut() {
             facts.sets.sort();
             facts.expired_notices.sort();
@@ -263,35 +313,12 @@ impl Catalog {
 
     fn add_rows(&mut self, batch: &arrow::record_batch::RecordBatch) -> Result<(), DetectError> {
         let s = |name| strings(batch, name);
-        let (vault, object_type, name, version, operation, outcome) =
-            (s("vault")?, s("object_type")?, s("object_name")?, s("object_version")?, s("operation")?, s("outcome")?);
-        let (oid, appid, upn, itype, ip, client) = (
-            s("identity_oid")?,
-            s("identity_appid")?,
-            s("identity_upn")?,
-            s("identity_type")?,
-            s("caller_ip")?,
-            s("client_info")?,
-        );
-        let (calls, first, last) =
-            (integers(batch, "calls")?, micros(batch, "first_time")?, micros(batch, "last_time")?);
-        for i in 0..batch.num_rows() {
-            let (Some(v), Some(n), Some(op)) = (&vault[i], &name[i], &operation[i]) else { continue };
+        let (vault, object_type, name) = (s("vault")?, s("object_type")?, s("object_name")?);
+        for (i, access) in accesses(batch, self.as_of)?.into_iter().enumerate() {
+            let (Some(v), Some(n)) = (&vault[i], &name[i]) else { continue };
+            let op = access.operation.clone();
+            let op = op.as_str();
             let object_type = object_type[i].clone().unwrap_or_else(|| "secret".to_owned());
-            let access = Access {
-                object_version: version[i].clone(),
-                operation: op.clone(),
-                outcome: outcome[i].clone().unwrap_or_default(),
-                identity_oid: oid[i].clone(),
-                identity_appid: appid[i].clone(),
-                identity_upn: upn[i].clone(),
-                identity_type: itype[i].clone(),
-                caller_ip: ip[i].clone(),
-                client_info: client[i].clone(),
-                calls: calls[i].unwrap_or(0),
-                first: first[i].unwrap_or(0),
-                last: last[i].unwrap_or(0).min(self.as_of),
-            };
             let facts = self
                 .objects
                 .entry((v.clone(), object_type.clone(), n.clone()))
