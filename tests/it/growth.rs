@@ -33,7 +33,7 @@ fn grown_blob_is_read_from_where_the_last_run_stopped() {
     assert_eq!(run2["bytes"].as_u64(), Some((line(3).len() + line(4).len() + 2 + head.len()) as u64));
 
     // The rest of the line arrives.
-    write!(file, "{tail}\n").unwrap();
+    writeln!(file, "{tail}").unwrap();
     let run3 = ingest(&lake, dir.path());
     assert_eq!((run3["records"].as_u64(), run3["pending_bytes"].as_u64()), (Some(1), Some(0)), "{run3}");
 

@@ -12,4 +12,5 @@ mod export;
 mod fixtures;
 mod growth;
 mod lifecycle;
+mod practice;
 mod queries;

@@ -105,10 +105,8 @@ impl BlobStore {
                 .unwrap_or(azure_core::time::Duration::seconds(60)),
             max_delay: azure_core::time::Duration::seconds(10),
         });
-        let mut client_options = ClientOptions::default();
-        client_options.retry = retry;
-        let mut options = BlobContainerClientOptions::default();
-        options.client_options = client_options.clone();
+        let client_options = ClientOptions { retry, ..Default::default() };
+        let options = BlobContainerClientOptions { client_options: client_options.clone(), ..Default::default() };
         let account = config.location.account.clone();
         let container = BlobContainerClient::new(url.clone(), token.clone(), Some(options))
             .map_err(|e| BlobError::Config(format!("account {account}: {}", redactor.clean(&e.to_string()))))?;

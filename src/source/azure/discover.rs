@@ -101,10 +101,10 @@ pub async fn discover(
         found.requests += 1;
         for blob in blobs {
             let hour = blob_hour(&blob.name);
-            if let (Some(from), Some(hour)) = (from, hour) {
-                if hour < from {
-                    continue;
-                }
+            if let (Some(from), Some(hour)) = (from, hour)
+                && hour < from
+            {
+                continue;
             }
             if let Some(hour) = hour {
                 let mark = found.marks.entry(root.clone()).or_default();
