@@ -155,3 +155,17 @@ fn rotation_plan_and_check_follow_a_rotation_with_a_lagging_consumer() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no new version"));
     assert!(kinds_about(&[], "conn").is_empty());
 }
+
+#[test]
+fn the_example_config_is_valid_and_its_defaults_are_the_defaults() {
+    let start = at("2026-10-01T00:00:00Z");
+    let mut lines = daily(start, 5, "kv-a-prod", "redis", "r1", "frontend");
+    lines.extend(daily(start, 5, "kv-a-prod", "redis", "r1", "worker"));
+    let (_dir, lake) = lake_of(&lines, None);
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kvaudit.example.toml");
+    let with = detect(&lake, &["--config", example.to_str().unwrap(), "--from", "2026-10-05T00:00:00Z"]);
+    let without = detect(&lake, &["--from", "2026-10-05T00:00:00Z"]);
+    let kinds = |alerts: &[serde_json::Value]| alerts.iter().map(|a| a["kind"].to_string()).collect::<Vec<_>>();
+    assert_eq!(kinds(&with), kinds(&without));
+    assert!(kinds(&with).contains(&"\"shared_secret\"".to_owned()), "{with:?}");
+}
