@@ -78,6 +78,20 @@ impl AlertKind {
         AlertKind::SensitiveOperation,
     ];
 
+    /// The secret lifecycle kinds.
+    pub const LIFECYCLE: [AlertKind; 6] = [
+        AlertKind::StaleSecret,
+        AlertKind::ExpiredSecretInUse,
+        AlertKind::SecretNearExpiry,
+        AlertKind::SecretPastMaxAge,
+        AlertKind::SecretWithoutExpiry,
+        AlertKind::OldVersionInUse,
+    ];
+
+    /// The practice kinds.
+    pub const PRACTICE: [AlertKind; 4] =
+        [AlertKind::SharedSecret, AlertKind::EnvironmentCrossover, AlertKind::RoleMixing, AlertKind::SecretInLog];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::VolumeSpike => "volume_spike",

@@ -23,6 +23,7 @@
 
 pub mod calls;
 pub mod columns;
+mod finding;
 pub mod kinds;
 pub mod lifecycle;
 pub mod policy;

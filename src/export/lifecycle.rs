@@ -24,14 +24,7 @@ use super::writers::CsvTable;
 use crate::alert::{Alert, AlertKind};
 
 /// The lifecycle kinds of DESIGN.md.
-pub const LIFECYCLE_KINDS: [AlertKind; 6] = [
-    AlertKind::StaleSecret,
-    AlertKind::ExpiredSecretInUse,
-    AlertKind::SecretNearExpiry,
-    AlertKind::SecretPastMaxAge,
-    AlertKind::SecretWithoutExpiry,
-    AlertKind::OldVersionInUse,
-];
+pub const LIFECYCLE_KINDS: [AlertKind; 6] = AlertKind::LIFECYCLE;
 
 const EXPIRATION_DATE: &str = "Key Vault secrets should have an expiration date";
 const DAYS_BEFORE_EXPIRATION: &str = "Secrets should have more than the specified number of days before expiration";

@@ -28,8 +28,12 @@ fn a_secret_read_by_two_workloads_is_shared_but_not_one_read_once_or_by_a_broker
     let shared = of_kind(&alerts, "shared_secret");
     assert_eq!(shared.len(), 1, "{alerts:#?}");
     assert_eq!(shared[0]["object_name"], "redis");
-    let consumers: Vec<&str> =
-        shared[0]["observed"]["consumers"].as_array().unwrap().iter().map(|c| c["identity_oid"].as_str().unwrap()).collect();
+    let consumers: Vec<&str> = shared[0]["observed"]["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["identity_oid"].as_str().unwrap())
+        .collect();
     assert_eq!(consumers, ["oid-frontend", "oid-worker"]);
     assert_eq!(shared[0]["observed"]["people"], serde_json::json!(["erin@contoso.com"]));
 
@@ -79,14 +83,19 @@ fn changing_a_production_vault_and_reading_its_secrets_mixes_roles() {
     let alerts = detect(&lake, &["--from", "2026-10-04T00:00:00Z"]);
     let mixed = of_kind(&alerts, "role_mixing");
     assert_eq!(mixed.len(), 1, "{alerts:#?}");
-    assert_eq!((mixed[0]["vault"].as_str(), mixed[0]["identity_upn"].as_str()), (Some("kv-ops-prod"), Some("dave@contoso.com")));
+    assert_eq!(
+        (mixed[0]["vault"].as_str(), mixed[0]["identity_upn"].as_str()),
+        (Some("kv-ops-prod"), Some("dave@contoso.com"))
+    );
     assert_eq!(mixed[0]["observed"]["admin_operations"], serde_json::json!(["VaultPut"]));
     assert!(mixed[0]["explanation"].as_str().unwrap().contains("VaultPut"), "{}", mixed[0]);
 
     let config = dir.path().join("kvaudit.toml");
-    std::fs::write(&config, "[practice]\nrole_mixing_non_production = true\nauditors = [\"AUDREY@contoso.com\"]\n").unwrap();
+    std::fs::write(&config, "[practice]\nrole_mixing_non_production = true\nauditors = [\"AUDREY@contoso.com\"]\n")
+        .unwrap();
     let alerts = detect(&lake, &["--config", config.to_str().unwrap(), "--from", "2026-10-04T00:00:00Z"]);
-    let mut who: Vec<&str> = of_kind(&alerts, "role_mixing").iter().map(|a| a["identity_upn"].as_str().unwrap()).collect();
+    let mut who: Vec<&str> =
+        of_kind(&alerts, "role_mixing").iter().map(|a| a["identity_upn"].as_str().unwrap()).collect();
     who.sort();
     assert_eq!(who, ["audrey@contoso.com", "carol@contoso.com", "dave@contoso.com"], "{alerts:#?}");
 }

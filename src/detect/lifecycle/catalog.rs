@@ -266,7 +266,12 @@ impl Catalog {
         bind_access(session, lake, start, as_of).await?;
         let ctx = session.context();
 
-        for batch in ctx.sql(lifecycle_query("vault_coverage")).await?.collect().await? {
+        let quote = |s: &str| s.to_ascii_lowercase().replace('\'', "''");
+        let mut coverage = format!("SELECT * FROM ({})", lifecycle_query("vault_coverage"));
+        if let Some((vault, _)) = only {
+            coverage.push_str(&format!(" WHERE vault = '{}'", quote(vault)));
+        }
+        for batch in ctx.sql(&coverage).await?.collect().await? {
             let (vaults, firsts, lasts) =
                 (strings(&batch, "vault")?, micros(&batch, "first_time")?, micros(&batch, "last_time")?);
             for i in 0..batch.num_rows() {
@@ -282,7 +287,6 @@ impl Catalog {
             crate::detect::relations::timestamp_literal(as_of)
         );
         if let Some((vault, name)) = only {
-            let quote = |s: &str| s.to_ascii_lowercase().replace('\'', "''");
             sql.push_str(&format!(" AND vault = '{}' AND object_name = '{}'", quote(vault), quote(name)));
         }
         for batch in ctx.sql(&sql).await?.collect().await? {

@@ -19,10 +19,9 @@ mod versions;
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{Alert, AlertKind, AlertState, Score, Severity};
+use crate::alert::{Alert, AlertKind, Severity};
 use catalog::{Access, Catalog, Facts, time};
 
 /// Thresholds of the lifecycle findings (`[lifecycle]` in `kvaudit.toml`).
@@ -117,35 +116,21 @@ struct Finding<'a> {
 
 impl Finding<'_> {
     fn into_alert(self) -> Alert {
-        let now = Utc::now();
-        let reader = self.reader;
-        Alert {
-            id: String::new(),
+        let (vault, name) = (&self.facts.vault, &self.facts.name);
+        crate::detect::finding::Finding {
             kind: self.kind,
             severity: self.severity,
-            vault: Some(self.facts.vault.clone()),
-            identity_oid: reader.and_then(|r| r.identity_oid.clone()),
-            identity_appid: reader.and_then(|r| r.identity_appid.clone()),
-            identity_upn: reader.and_then(|r| r.identity_upn.clone()),
-            object_name: Some(self.facts.name.clone()),
-            caller_ip: reader.and_then(|r| r.caller_ip.clone()),
-            window_start: time(self.window.0),
-            window_end: time(self.window.1.max(self.window.0 + 1_000_000)),
+            vault: vault.clone(),
+            object_name: Some(name.clone()),
+            who: self.reader,
+            window: self.window,
             observed: self.observed,
             baseline: self.baseline,
-            score: Score { name: self.score.0.to_owned(), value: self.score.1 },
+            score: self.score,
             explanation: self.explanation,
-            evidence: self
-                .evidence
-                .iter()
-                .take(crate::alert::EVIDENCE_SAMPLE)
-                .map(|a| a.evidence(&self.facts.vault, &self.facts.name))
-                .collect(),
-            state: AlertState::Open,
-            state_reason: None,
-            first_raised: now,
-            last_raised: now,
+            evidence: self.evidence.iter().map(|a| a.evidence(vault, name)).collect(),
         }
+        .into_alert()
     }
 }
 
@@ -166,11 +151,4 @@ pub fn find(catalog: &Catalog, policy: &LifecyclePolicy) -> Vec<Alert> {
 }
 
 /// The lifecycle kinds, in DESIGN.md's order.
-pub const KINDS: [AlertKind; 6] = [
-    AlertKind::StaleSecret,
-    AlertKind::ExpiredSecretInUse,
-    AlertKind::SecretNearExpiry,
-    AlertKind::SecretPastMaxAge,
-    AlertKind::SecretWithoutExpiry,
-    AlertKind::OldVersionInUse,
-];
+pub const KINDS: [AlertKind; 6] = AlertKind::LIFECYCLE;

@@ -17,11 +17,11 @@ mod shared;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::catalog::{Access, Catalog, time};
-use crate::alert::{Alert, AlertKind, AlertState, Score, Severity};
+use super::finding::Finding;
+use super::lifecycle::catalog::{Access, Catalog};
+use crate::alert::{Alert, AlertKind};
 pub use environment::Environment;
 
 /// `[practice]` in `kvaudit.toml`.
@@ -180,49 +180,6 @@ fn brokers(catalog: &Catalog, policy: &PracticePolicy, since: i64) -> BTreeSet<(
         })
         .map(|((vault, who), _)| (vault.to_owned(), who))
         .collect()
-}
-
-/// The parts of a practice alert.
-struct Finding<'a> {
-    kind: AlertKind,
-    severity: Severity,
-    vault: String,
-    object_name: Option<String>,
-    who: Option<&'a Access>,
-    window: (i64, i64),
-    observed: serde_json::Value,
-    baseline: serde_json::Value,
-    score: (&'static str, f64),
-    explanation: String,
-    evidence: Vec<crate::alert::Evidence>,
-}
-
-impl Finding<'_> {
-    fn into_alert(self) -> Alert {
-        let now = Utc::now();
-        Alert {
-            id: String::new(),
-            kind: self.kind,
-            severity: self.severity,
-            vault: Some(self.vault),
-            identity_oid: self.who.and_then(|w| w.identity_oid.clone()),
-            identity_appid: self.who.and_then(|w| w.identity_appid.clone()),
-            identity_upn: self.who.and_then(|w| w.identity_upn.clone()),
-            object_name: self.object_name,
-            caller_ip: self.who.and_then(|w| w.caller_ip.clone()),
-            window_start: time(self.window.0),
-            window_end: time(self.window.1.max(self.window.0 + 1_000_000)),
-            observed: self.observed,
-            baseline: self.baseline,
-            score: Score { name: self.score.0.to_owned(), value: self.score.1 },
-            explanation: self.explanation,
-            evidence: self.evidence.into_iter().take(crate::alert::EVIDENCE_SAMPLE).collect(),
-            state: AlertState::Open,
-            state_reason: None,
-            first_raised: now,
-            last_raised: now,
-        }
-    }
 }
 
 /// The practice kinds.
