@@ -44,7 +44,8 @@ struct Setup {
 fn setup(runtime: &tokio::runtime::Runtime) -> Setup {
     // `cargo test --benches` passes neither `--bench` nor a filter: keep that run tiny.
     let full = std::env::args().any(|a| a == "--bench");
-    let days = if full { std::env::var("KVAUDIT_BENCH_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(5) } else { 2 };
+    let days =
+        if full { std::env::var("KVAUDIT_BENCH_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(5) } else { 2 };
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
     let opts = GenerateOptions { out: logs.clone(), days, seed: 7, scale: 0.2, ..Default::default() };

@@ -106,6 +106,11 @@ while [ "$day" -lt "$DAYS" ]; do
     day=$(( day + n ))
 done
 
+if [ "${LAKE_ONLY:-0}" = 1 ]; then
+    log "lake ready in $LAKE (LAKE_ONLY=1: no measurements)"
+    exit 0
+fi
+
 # 3. Measurements and the table ($BENCH_DIR/secret_status.md).
 exec "$VENV/bin/python" scripts/bench_secret_status.py --kvaudit "$KVAUDIT" --lake "$LAKE" \
     --bench-dir "$BENCH_DIR" --runs "$RUNS" --sql scripts/bench_secret_status_duckdb.sql \

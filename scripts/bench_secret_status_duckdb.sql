@@ -6,7 +6,7 @@
 -- a successful SecretGet (HTTP status below 400), "failed" a SecretGet that was refused or
 -- failed, as in kvaudit's access index (queries/lifecycle/object_access.sql).
 
-CREATE TEMP VIEW one AS
+CREATE OR REPLACE TEMP VIEW one AS
 SELECT time, operation, http_status, object_version, identity_oid, identity_appid, identity_upn,
        identity_type, caller_ip, client_info,
        coalesce(identity_oid, identity_appid, 'ip:' || caller_ip, 'unknown') AS identity
