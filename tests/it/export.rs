@@ -454,6 +454,7 @@ fn the_lifecycle_report_lists_findings_in_scope_with_their_controls() {
         alert(AlertKind::SecretWithoutExpiry, "kv2", "other-vault", 1),
         alert(AlertKind::SecretWithoutExpiry, "kv1", "later", 5),
         alert(AlertKind::NewIp, "kv1", "not-lifecycle", 1),
+        alert(AlertKind::SharedSecret, "kv1", "shared", 1),
     ] {
         store.raise(a, at(1));
     }
@@ -461,7 +462,7 @@ fn the_lifecycle_report_lists_findings_in_scope_with_their_controls() {
 
     let out = dir.path().join("out");
     let m = export_ok(&lake, &out, &["--from", "2026-10-01", "--to", "2026-10-02", "--vault", "KV1"]);
-    assert_eq!(m["reports"]["lifecycle_findings"], 2);
+    assert_eq!(m["reports"]["lifecycle_findings"], 3);
     let mut reader = csv::ReaderBuilder::new().from_path(out.join("lifecycle_report.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -473,7 +474,9 @@ fn the_lifecycle_report_lists_findings_in_scope_with_their_controls() {
             (r[col("azure_policy")].to_owned(), r[col("aws_config_rule")].to_owned()),
         );
     }
-    assert_eq!(by_object.keys().cloned().collect::<Vec<_>>(), ["in-scope", "stale"]);
+    assert_eq!(by_object.keys().cloned().collect::<Vec<_>>(), ["in-scope", "shared", "stale"]);
+    // A practice finding is listed too; no Azure Policy or AWS Config control covers it.
+    assert_eq!(by_object["shared"], (String::new(), String::new()));
     assert_eq!(by_object["in-scope"].0, "Key Vault secrets should have an expiration date");
     assert_eq!(by_object["in-scope"].1, "secretsmanager-rotation-enabled-check");
     assert_eq!(by_object["stale"], (String::new(), "secretsmanager-secret-unused".to_owned()));
