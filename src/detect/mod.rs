@@ -128,6 +128,7 @@ struct DetectorState {
 
 /// Runs detection over the lake.
 pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectReport, DetectError> {
+    let started = std::time::Instant::now();
     let _lock = LakeLock::acquire_detector(lake)?;
     let session = QuerySession::open(&SessionOptions::new(lake.clone())).await?;
     let state_path = lake.detector_state_file();
@@ -152,19 +153,36 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
         rollup::refresh(&session, lake, rollup::Rollup::Activity, history_start.date_naive(), from.date_naive())
             .await?;
     let allow = policy.allow_rules();
+    let t0 = std::time::Instant::now();
     relations::bind_history(&session, lake, history_start, from, &allow).await?;
+    let t1 = std::time::Instant::now();
     let profiles = profile::Profiles::load(&session, history_start.timestamp_micros(), from.timestamp_micros()).await?;
+    let t2 = std::time::Instant::now();
     relations::bind_scope(&session, from, to, Some(&allow)).await?;
     let calls = calls::load(&session).await?;
+    tracing::debug!(
+        open_and_refresh_ms = (t0 - started).as_millis(),
+        history_ms = (t1 - t0).as_millis(),
+        baselines_ms = (t2 - t1).as_millis(),
+        window_ms = t2.elapsed().as_millis(),
+        "Loaded history, baselines and window."
+    );
     tracing::info!(%from, %to, calls = calls.len(), identities = profiles.identities.len(), rollups_built, "Scoring the detection window.");
 
     let cx = kinds::Context { profiles: &profiles, policy, from: from.timestamp_micros(), to: to.timestamp_micros() };
     let mut raised = kinds::detect_all(&cx, &calls);
 
+    let unusual_done = std::time::Instant::now();
     let inventory = crate::inventory::Inventory::load(lake)?;
     let catalog = lifecycle::catalog::Catalog::load(&session, lake, &inventory, to, None).await?;
     raised.extend(lifecycle::find(&catalog, &options.lifecycle));
     raised.extend(practice::find(&catalog, &options.practice, policy.history_days));
+    tracing::debug!(
+        unusual_access_ms = (unusual_done - started).as_millis(),
+        lifecycle_and_practice_ms = unusual_done.elapsed().as_millis(),
+        objects = catalog.objects.len(),
+        "Evaluated the window."
+    );
 
     let now = Utc::now();
     let mut store = AlertStore::open(lake)?;

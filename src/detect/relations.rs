@@ -86,9 +86,13 @@ pub async fn bind_records(session: &QuerySession, from: DateTime<Utc>, to: DateT
 
 /// Runs a detector query and collects its schema and batches.
 pub async fn collect(session: &QuerySession, name: &str) -> Result<(SchemaRef, Vec<RecordBatch>), DetectError> {
+    let started = std::time::Instant::now();
     let frame = session.context().sql(detector_query(name)).await?;
     let schema = Arc::new(frame.schema().as_arrow().clone());
-    Ok((schema, frame.collect().await?))
+    let batches = frame.collect().await?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    tracing::debug!(query = name, rows, ms = started.elapsed().as_millis(), "Ran a detector query.");
+    Ok((schema, batches))
 }
 
 /// Binds `history` to the activity of `[start, end)`: materialized rollups of the whole
@@ -167,9 +171,13 @@ async fn bind_rollup(
         date_text(day_start.date_naive()),
     );
     let sql = format!("SELECT * FROM ({sql}) WHERE {clip}");
-    let view = ctx.sql(&sql).await?.into_view();
+    // Read once into memory: every baseline (and every lifecycle query) reads the relation
+    // again, and decoding thirty days of rollup files once is cheaper than six times.
+    let frame = ctx.sql(&sql).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let rows = frame.collect().await?;
     ctx.deregister_table(relation)?;
-    ctx.register_table(relation, view)?;
+    ctx.register_table(relation, Arc::new(MemTable::try_new(schema, vec![rows])?))?;
     Ok(())
 }
 
