@@ -13,6 +13,7 @@
 
 pub mod parse;
 pub mod store;
+pub mod table;
 
 use std::collections::BTreeMap;
 

@@ -26,6 +26,9 @@ pub enum QueryError {
     /// The alert store could not be read.
     #[error(transparent)]
     Alerts(#[from] crate::alert::AlertError),
+    /// The imported inventory could not be read.
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
     /// `--file` or a query name did not resolve to SQL.
     #[error("no query named {0:?}; `kvaudit query --list` shows the named queries")]
     UnknownQuery(String),

@@ -35,7 +35,7 @@ pub struct QuerySession {
 }
 
 impl QuerySession {
-    /// Builds the session and registers `events` and `alerts`.
+    /// Builds the session and registers `events`, `alerts` and `inventory`.
     pub async fn open(options: &SessionOptions) -> Result<Self, QueryError> {
         let mut config = SessionConfig::new()
             // Identifiers as written: column names are lower-case snake case anyway, and
@@ -72,6 +72,11 @@ impl QuerySession {
         let batch = crate::alert::table::alerts_batch(store.alerts())?;
         let alerts = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
         ctx.register_table("alerts", Arc::new(alerts))?;
+        // `inventory`: every imported `az keyvault secret list` entry, with its import time.
+        let inventory = crate::inventory::Inventory::load(&options.lake)?;
+        let batch = crate::inventory::table::inventory_batch(&inventory)?;
+        let inventory = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        ctx.register_table("inventory", Arc::new(inventory))?;
         Ok(QuerySession { ctx })
     }
 

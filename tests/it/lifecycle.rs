@@ -11,7 +11,7 @@ use kvaudit::lake::LakePaths;
 use kvaudit::query::registry::LIFECYCLE_QUERIES;
 use kvaudit::query::{QuerySession, SessionOptions};
 
-use crate::common::{differs_from_expected, ingest, run, run_ok, sql_files};
+use crate::common::{differs_from_expected, ingest, query_i64, run, run_ok, sql_files};
 
 /// A record of `operation` on `vault/secret[/version]` by `who` (an app, or a person when
 /// it contains `@`).
@@ -305,6 +305,10 @@ fn imports_keep_history_and_never_store_a_secret_value() {
     assert_eq!(std::fs::read_dir(lake.join("inventory")).unwrap().count(), 2);
     let status = status_json(&lake, "kv-a/db", &[]);
     assert_eq!(status["expires"], "2027-06-01T00:00:00Z", "the newest import holds: {status}");
+    // SQL sees both imports, the newest marked current.
+    assert_eq!(query_i64(&lake, "SELECT count(*) FROM inventory WHERE name = 'db'"), 2);
+    let current = "SELECT count(*) FROM inventory WHERE current AND expires = TIMESTAMP '2027-06-01T00:00:00Z'";
+    assert_eq!(query_i64(&lake, current), 1);
 
     for entry in walk(&lake) {
         let bytes = std::fs::read(&entry).unwrap();
