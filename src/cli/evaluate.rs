@@ -59,7 +59,8 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
         let days = identity_days(&lake, first, end).await?;
         Ok::<_, anyhow::Error>((alerts, sentinel, days))
     })?;
-    let kinds: Vec<AlertKind> = AlertKind::UNUSUAL_ACCESS.into_iter().chain(LIFECYCLE).collect();
+    let kinds: Vec<AlertKind> =
+        AlertKind::UNUSUAL_ACCESS.into_iter().chain(LIFECYCLE).chain([AlertKind::SecretInLog]).collect();
     let kinds = &kinds;
     let ours = score("kvaudit", &ours, &truth.incidents, kinds, (first, end), identity_days);
     let sentinel_kinds = [AlertKind::MassRetrieval, AlertKind::SensitiveOperation];

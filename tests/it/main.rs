@@ -13,3 +13,4 @@ mod fixtures;
 mod growth;
 mod lifecycle;
 mod queries;
+mod redaction;
