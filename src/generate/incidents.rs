@@ -521,9 +521,7 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         let until = from + 2 * HOUR;
         let gateway = &world.identities[h.platform_gateway];
         let token = jwt(s.rng, &world.tenant_id, &gateway.appid, &gateway.oid, from);
-        let text = format!(
-            "Request header x-ms-client-request-id is not a valid GUID and was ignored: '{token}'"
-        );
+        let text = format!("Request header x-ms-client-request-id is not a valid GUID and was ignored: '{token}'");
         plan.modifiers.leaks.push((h.platform_gateway, from, until, Leak::Description(text.clone())));
         let ip = gateway.networks[0].hosts[0];
         let who_c = Caller::Identity { id: h.platform_gateway, ip, client: 0 };

@@ -301,8 +301,7 @@ fn run_pipeline(
         }
         let sink = sink::Sink::new(options.lake.clone(), run.clone(), progress.clone());
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
-        let mut reader =
-            reader::Reader::new(options, opener, run, redactor, queues, sink_tx, ack_rx, progress.clone());
+        let mut reader = reader::Reader::new(options, opener, run, redactor, queues, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
         let bytes = reader.bytes_read();
         drop(reader); // closes the block and sink channels, so workers and the sink end

@@ -14,8 +14,8 @@
 //! - a replaced range lies inside one JSON string and never splits an escape sequence, and
 //!   the marker holds no `"` or `\`, so a record that was valid JSON stays valid JSON with
 //!   every other field unchanged;
-//! - a record holding none of the trigger substrings costs one multi-pattern scan
-//!   (`aho-corasick`, whose SIMD prefilter is memchr's Teddy) and no allocation.
+//! - a record holding none of the trigger substrings costs four SIMD passes (memchr) and
+//!   no allocation (see [`scan`]).
 //!
 //! Patterns (see each `match_*` function for the exact shape):
 //! `sas_signature`, `jwt`, `storage_connection_string` (`AccountKey=`, `SharedAccessKey=`,
@@ -27,8 +27,8 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use hmac::{Hmac, Mac};
+use memchr::memmem;
 use sha2::Sha256;
 
 /// The kinds of credential found. Names are stable: they appear in the `redactions`
@@ -145,7 +145,10 @@ impl Redactor {
         match std::fs::read(path) {
             Ok(salt) if salt.len() >= 16 => return Ok(Redactor::new(&salt)),
             Ok(_) => {
-                return Err(err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the redaction salt is too short")));
+                return Err(err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the redaction salt is too short",
+                )));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(err(e)),
@@ -235,76 +238,101 @@ impl Redactor {
     }
 }
 
-/// What a trigger substring starts.
-#[derive(Debug, Clone, Copy)]
-enum Trigger {
-    Sig,
-    Jwt,
-    ConnectionKey,
-    ConnectionSignature,
-    Pem,
-    Bearer,
-    Keyword,
-}
-
-const TRIGGERS: &[(&str, Trigger)] = &[
-    ("sig=", Trigger::Sig),
-    ("eyJ", Trigger::Jwt),
-    ("accountkey=", Trigger::ConnectionKey),
-    ("sharedaccesskey=", Trigger::ConnectionKey),
-    ("sharedaccesssignature=", Trigger::ConnectionSignature),
-    ("-----begin ", Trigger::Pem),
-    ("bearer ", Trigger::Bearer),
-    ("key", Trigger::Keyword),
-    ("secret", Trigger::Keyword),
-    ("password", Trigger::Keyword),
-    ("token", Trigger::Keyword),
-];
-
-/// One automaton for every trigger, ASCII case-insensitive; leftmost-longest, so
-/// `AccountKey=` wins over the `key` inside it.
-static AUTOMATON: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(TRIGGERS.iter().map(|(t, _)| t))
-        .expect("the triggers build an automaton")
-});
+/// Finders of the substrings that start a JWT, a PEM block and a bearer token.
+static JWT_START: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"eyJ"));
+static PEM_START: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"-----BEGIN "));
+/// `Bearer ` or `bearer `: the first letter is checked by hand.
+static BEARER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"earer "));
 
 /// Every credential in `raw`, in order, not overlapping.
+///
+/// Four SIMD passes (memchr's `memchr2` and `memmem`) find the few places worth a look: each
+/// `=` or `:` (the separators of `sig=`, `AccountKey=`, `password:` and the like; the word
+/// before one is compared only when it ends in a letter those words end in), and each
+/// `eyJ`, `-----BEGIN ` and `earer `. A record with none of them costs the four passes.
 pub fn scan(raw: &[u8]) -> Vec<Found> {
-    let ac = &*AUTOMATON;
     let mut found = Vec::new();
-    let mut pos = 0;
-    while pos < raw.len() {
-        let Some(m) = ac.find(Input::new(raw).span(pos..raw.len())) else { break };
-        let (start, end) = (m.start(), m.end());
-        let hit = match TRIGGERS[m.pattern().as_usize()].1 {
-            Trigger::Sig => match_sas(raw, start, end),
-            Trigger::Jwt => match_jwt(raw, start),
-            Trigger::ConnectionKey => value_run(raw, end, BASE64).filter(|&e| e - end >= 20).map(|e| (end, e)),
-            Trigger::ConnectionSignature => value_run(raw, end, SAS_VALUE).filter(|&e| e - end >= 20).map(|e| (end, e)),
-            Trigger::Pem => match_pem(raw, start),
-            Trigger::Bearer => match_bearer(raw, start, end),
-            Trigger::Keyword => match_keyword(raw, end),
-        };
-        let pattern = match TRIGGERS[m.pattern().as_usize()].1 {
-            Trigger::Sig => Pattern::SasSignature,
-            Trigger::Jwt => Pattern::Jwt,
-            Trigger::ConnectionKey | Trigger::ConnectionSignature => Pattern::StorageConnectionString,
-            Trigger::Pem => Pattern::PrivateKey,
-            Trigger::Bearer => Pattern::BearerToken,
-            Trigger::Keyword => Pattern::KeywordSecret,
-        };
-        match hit {
-            Some((s, e)) => {
-                found.push(Found { start: s, end: e, pattern });
-                pos = e;
-            }
-            None => pos = start + 1,
+    for p in memchr::memchr2_iter(b'=', b':', raw) {
+        if let Some(f) = at_separator(raw, p) {
+            found.push(f);
         }
     }
+    for p in JWT_START.find_iter(raw) {
+        if let Some((start, end)) = match_jwt(raw, p) {
+            found.push(Found { start, end, pattern: Pattern::Jwt });
+        }
+    }
+    for p in PEM_START.find_iter(raw) {
+        if let Some((start, end)) = match_pem(raw, p) {
+            found.push(Found { start, end, pattern: Pattern::PrivateKey });
+        }
+    }
+    for p in BEARER.find_iter(raw) {
+        if p > 0
+            && matches!(raw[p - 1], b'B' | b'b')
+            && let Some((start, end)) = match_bearer(raw, p - 1, p + 6)
+        {
+            found.push(Found { start, end, pattern: Pattern::BearerToken });
+        }
+    }
+    if found.len() > 1 {
+        // The earliest start wins, the longest among equals (the first found among equal
+        // ranges: a JWT after `Bearer ` is named `jwt`): a `sig=` inside a
+        // `SharedAccessSignature=` value is part of the outer one.
+        found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        let mut kept: Vec<Found> = Vec::with_capacity(found.len());
+        for f in found {
+            if kept.last().is_none_or(|k| f.start >= k.end) {
+                kept.push(f);
+            }
+        }
+        return kept;
+    }
     found
+}
+
+/// A credential whose name ends just before the `=` or `:` at `p` (a closing quote and
+/// spaces allowed in between).
+fn at_separator(raw: &[u8], p: usize) -> Option<Found> {
+    let mut end = p;
+    while end > 0 && raw[end - 1] == b' ' {
+        end -= 1;
+    }
+    let quoted = end > 0 && matches!(raw[end - 1], b'"' | b'\'');
+    if quoted {
+        end -= 1;
+        if end > 0 && raw[end - 1] == b'\\' {
+            end -= 1;
+        }
+    }
+    // Every name below ends in one of these letters: most separators are ruled out here.
+    if end == 0 || !matches!(raw[end - 1].to_ascii_lowercase(), b'y' | b't' | b'd' | b'n' | b'e' | b'g') {
+        return None;
+    }
+    let word = &raw[..end];
+    let ends =
+        |suffix: &[u8]| word.len() >= suffix.len() && word[word.len() - suffix.len()..].eq_ignore_ascii_case(suffix);
+    let direct = raw[p] == b'=' && end == p;
+    if direct && ends(b"sig") {
+        let start = end - 3;
+        return match_sas(raw, start, p + 1).map(|(s, e)| Found { start: s, end: e, pattern: Pattern::SasSignature });
+    }
+    if direct && (ends(b"accountkey") || ends(b"sharedaccesskey")) {
+        let value = value_run(raw, p + 1, BASE64).filter(|&e| e - (p + 1) >= 20);
+        if let Some(e) = value {
+            return Some(Found { start: p + 1, end: e, pattern: Pattern::StorageConnectionString });
+        }
+    }
+    if direct && ends(b"sharedaccesssignature") {
+        let value = value_run(raw, p + 1, SAS_VALUE).filter(|&e| e - (p + 1) >= 20);
+        return value.map(|e| Found { start: p + 1, end: e, pattern: Pattern::StorageConnectionString });
+    }
+    for keyword in [&b"key"[..], b"secret", b"password", b"token"] {
+        if ends(keyword) {
+            return match_keyword(raw, end).map(|(s, e)| Found { start: s, end: e, pattern: Pattern::KeywordSecret });
+        }
+    }
+    None
 }
 
 /// Byte classes of values.
@@ -334,7 +362,10 @@ const fn classes() -> [u8; 256] {
             v |= TOKEN;
         }
         if b.is_ascii_graphic()
-            && !matches!(b, b'"' | b'\\' | b',' | b';' | b'&' | b'\'' | b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'{' | b'}')
+            && !matches!(
+                b,
+                b'"' | b'\\' | b',' | b';' | b'&' | b'\'' | b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'{' | b'}'
+            )
         {
             v |= SECRET;
         }
@@ -391,8 +422,8 @@ fn boundary_before(raw: &[u8], at: usize) -> bool {
     !word || (at >= 6 && raw[at - 6..at].eq_ignore_ascii_case(b"\\u0026"))
 }
 
-/// `sig=` (after `?`, `&` or a separator) and at least 20 characters of url-encoded
-/// base64: a SAS token's HMAC-SHA256 signature is 44.
+/// `sig=` (after `?`, `&` or a separator; `start` is at `s`, `end` after `=`) and at least
+/// 20 characters of url-encoded base64: a SAS token's HMAC-SHA256 signature is 44.
 fn match_sas(raw: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     if !boundary_before(raw, start) {
         return None;
@@ -433,7 +464,7 @@ fn match_jwt(raw: &[u8], start: usize) -> Option<(usize, usize)> {
 /// `-----BEGIN … PRIVATE KEY-----` through its `-----END …-----` line (or, cut off, to the
 /// end of the string holding it).
 fn match_pem(raw: &[u8], start: usize) -> Option<(usize, usize)> {
-    let label_start = start + "-----begin ".len();
+    let label_start = start + "-----BEGIN ".len();
     let label_len = memchr::memmem::find(&raw[label_start..raw.len().min(label_start + 64)], b"-----")?;
     let label = &raw[label_start..label_start + label_len];
     if !label.to_ascii_uppercase().ends_with(b"PRIVATE KEY") {
@@ -537,7 +568,9 @@ pub fn is_high_entropy(v: &[u8]) -> bool {
 
 fn is_guid(v: &[u8]) -> bool {
     v.len() == 36
-        && v.iter().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { *b == b'-' } else { b.is_ascii_hexdigit() })
+        && v.iter()
+            .enumerate()
+            .all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { *b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// The field each found range is in: the `events` column for the fields that have one,
@@ -545,13 +578,20 @@ fn is_guid(v: &[u8]) -> bool {
 /// one JSON string value. A small tokenizer over the record, run only when something was
 /// found.
 fn fields_of(raw: &[u8], found: &[Found]) -> Vec<Option<String>> {
+    /// A key, as its byte range in `raw` (no allocation per key).
+    type Key = Option<(usize, usize)>;
     enum Level {
         /// An object: its key in the parent, and whether the next string is a key.
-        Object { key: Option<String>, expect_key: bool },
-        Array { key: Option<String> },
+        Object {
+            key: Key,
+            expect_key: bool,
+        },
+        Array {
+            key: Key,
+        },
     }
-    let mut stack: Vec<Level> = Vec::new();
-    let mut pending_key: Option<String> = None;
+    let mut stack: Vec<Level> = Vec::with_capacity(8);
+    let mut pending_key: Key = None;
     let mut out: Vec<Option<String>> = vec![None; found.len()];
     let mut i = 0;
     while i < raw.len() {
@@ -576,19 +616,18 @@ fn fields_of(raw: &[u8], found: &[Found]) -> Vec<Option<String>> {
             b'"' => {
                 let end = string_end(raw, i + 1);
                 if let Some(Level::Object { expect_key: true, .. }) = stack.last() {
-                    pending_key = Some(String::from_utf8_lossy(&raw[i + 1..end]).into_owned());
+                    pending_key = Some((i + 1, end));
                 } else {
                     for (slot, f) in out.iter_mut().zip(found) {
                         if f.start > i && f.end <= end {
-                            let mut parts: Vec<&str> = stack
+                            let keys = stack
                                 .iter()
                                 .filter_map(|l| match l {
-                                    Level::Object { key, .. } | Level::Array { key } => key.as_deref(),
+                                    Level::Object { key, .. } | Level::Array { key } => *key,
                                 })
-                                .collect();
-                            if let Some(k) = pending_key.as_deref() {
-                                parts.push(k);
-                            }
+                                .chain(pending_key);
+                            let parts: Vec<String> =
+                                keys.map(|(s, e)| String::from_utf8_lossy(&raw[s..e]).into_owned()).collect();
                             *slot = Some(column_of(&parts.join(".")));
                         }
                     }
@@ -625,7 +664,8 @@ mod tests {
 
     const SIG: &str = "k3Jq7Xw9PzL2mN8vB4cR6tY1uI0oP5aS7dF9gH2jK4l%3D";
     const JWT: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL3ZhdWx0LmF6dXJlLm5ldCIsIm9pZCI6IjEyMyJ9.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const ACCOUNT_KEY: &str = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGR0hJSktMTU5PUFFSU1RVVg==";
+    const ACCOUNT_KEY: &str =
+        "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGR0hJSktMTU5PUFFSU1RVVg==";
 
     fn redactor() -> Redactor {
         Redactor::new(b"test salt, sixteen bytes or more")
@@ -679,7 +719,8 @@ mod tests {
         let sb = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=Ab3dEf5hIj7lMn9pQr1tUv3xYz5BcD7fGh9jKl1nOp3=";
         assert_eq!(found(sb)[0].0, Pattern::StorageConnectionString);
         assert!(found(sb)[0].1.starts_with("Ab3d"));
-        let sas = format!("BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&sig={SIG}");
+        let sas =
+            format!("BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&sig={SIG}");
         let f = found(&sas);
         assert_eq!(f.len(), 1, "the signature inside is part of the one value: {f:?}");
         assert_eq!(f[0].1, format!("sv=2022-11-02&ss=b&sig={SIG}"));
@@ -702,7 +743,8 @@ mod tests {
     fn bearer_tokens() {
         let opaque = "Authorization: Bearer Ab3dEf5hIj7lMn9pQr1tUv3xYz5Bc";
         assert_eq!(found(opaque), vec![(Pattern::BearerToken, "Ab3dEf5hIj7lMn9pQr1tUv3xYz5Bc".to_owned())]);
-        assert_eq!(found(&format!("Authorization: Bearer {JWT}"))[0].0, Pattern::BearerToken);
+        // A bearer token that is a JWT is named for the more specific shape.
+        assert_eq!(found(&format!("Authorization: Bearer {JWT}")), vec![(Pattern::Jwt, JWT.to_owned())]);
         // Key Vault's own text for the challenge flow's 401 is not a token.
         assert!(found("AKV10000: Request is missing a Bearer or PoP token.").is_empty());
         assert!(found("Bearer error=\"invalid_token\"").is_empty());
@@ -746,7 +788,8 @@ mod tests {
     fn redacted_records_stay_valid_and_keep_their_other_fields() {
         let r = redactor();
         let uri = format!("{URI}&sv=2022-11-02&sig={SIG}");
-        let info = format!("AZURECLI/2.64.0 AZURE_STORAGE_CONNECTION_STRING=AccountName=a;AccountKey={ACCOUNT_KEY};x=y");
+        let info =
+            format!("AZURECLI/2.64.0 AZURE_STORAGE_CONNECTION_STRING=AccountName=a;AccountKey={ACCOUNT_KEY};x=y");
         let desc = format!("Echoed header Authorization: {JWT}");
         let leaky = record(&uri, &info, &desc);
         let out = r.redact(leaky.as_bytes());
@@ -781,7 +824,10 @@ mod tests {
         // And the record without them at all keeps the same other fields.
         let plain = record(URI, AGENT, "ok");
         let plain = super::super::decode(plain.as_bytes()).unwrap();
-        assert_eq!((redacted.time_us, &redacted.caller, &redacted.object_name), (plain.time_us, &plain.caller, &plain.object_name));
+        assert_eq!(
+            (redacted.time_us, &redacted.caller, &redacted.object_name),
+            (plain.time_us, &plain.caller, &plain.object_name)
+        );
     }
 
     use super::super::Event;

@@ -42,8 +42,10 @@ fn every_detector_query_gives_its_expected_table() {
         call("2026-10-02T11:00:00Z", "kv-b", "SecretGet", "token", "app1", "10.0.0.5", 403),
         call("2026-10-03T02:00:00Z", "kv-b", "SecretBackup", "token", "person1", "84.1.2.3", 200),
         // A SAS token in the request URI (`secret_in_log`): redacted at ingest.
-        call("2026-10-03T03:00:00Z", "kv-b", "SecretGet", "token", "app2", "10.9.0.1", 200)
-            .replace("api-version=7.4\"", "api-version=7.4&sv=2022-11-02&sig=k3Jq7Xw9PzL2mN8vB4cR6tY1uI0oP5aS7dF9gH2jK4l%3D\""),
+        call("2026-10-03T03:00:00Z", "kv-b", "SecretGet", "token", "app2", "10.9.0.1", 200).replace(
+            "api-version=7.4\"",
+            "api-version=7.4&sv=2022-11-02&sig=k3Jq7Xw9PzL2mN8vB4cR6tY1uI0oP5aS7dF9gH2jK4l%3D\"",
+        ),
     ];
     let file = dir.path().join("calls.jsonl");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();

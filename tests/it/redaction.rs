@@ -39,9 +39,17 @@ fn record(time: &str, vault: &str, oid: &str, uri_query: &str, client_info: &str
 /// The planted records, and the same records with each secret value left out.
 fn planted(secrets: bool) -> Vec<String> {
     let s = |v: &'static str| if secrets { v } else { "" };
-    let pem: &'static str = format!("-----BEGIN RSA PRIVATE KEY-----\\n{PEM_BODY}\\n-----END RSA PRIVATE KEY-----").leak();
+    let pem: &'static str =
+        format!("-----BEGIN RSA PRIVATE KEY-----\\n{PEM_BODY}\\n-----END RSA PRIVATE KEY-----").leak();
     vec![
-        record("2026-10-01T09:10:00Z", "kv-a", "app1", &format!("&sv=2022-11-02&sp=r&sig={}", s(SIG)), "python/3.11", "ok"),
+        record(
+            "2026-10-01T09:10:00Z",
+            "kv-a",
+            "app1",
+            &format!("&sv=2022-11-02&sp=r&sig={}", s(SIG)),
+            "python/3.11",
+            "ok",
+        ),
         record(
             "2026-10-01T09:20:00Z",
             "kv-a",
@@ -155,7 +163,9 @@ fn planted_secrets_never_reach_the_lake_exports_or_alerts() {
     assert_eq!(summary["redacted_records"], 6, "{summary}");
     let by = &summary["redactions"];
     assert_eq!(by["sas_signature"], 3, "{summary}");
-    for (pattern, n) in [("jwt", 1), ("storage_connection_string", 1), ("bearer_token", 1), ("private_key", 1), ("keyword_secret", 1)] {
+    for (pattern, n) in
+        [("jwt", 1), ("storage_connection_string", 1), ("bearer_token", 1), ("private_key", 1), ("keyword_secret", 1)]
+    {
         assert_eq!(by[pattern], n, "{pattern}: {summary}");
     }
     // The quarantine keeps the records, redacted.
@@ -238,7 +248,9 @@ fn redacted_records_keep_every_other_column() {
             .iter()
             .map(|f| f.name().clone())
             .filter(|n| !["source", "source_offset", "redactions"].contains(&n.as_str()))
-            .map(|n| format!("regexp_replace(CAST({n} AS VARCHAR), '\\[REDACTED:[a-z_]+:[0-9a-f]{{16}}\\]', '', 'g') AS {n}"))
+            .map(|n| {
+                format!("regexp_replace(CAST({n} AS VARCHAR), '\\[REDACTED:[a-z_]+:[0-9a-f]{{16}}\\]', '', 'g') AS {n}")
+            })
             .collect();
         let sql = format!("SELECT {} FROM events ORDER BY time", columns.join(", "));
         tables.push(crate::common::query(&lake, &sql));
