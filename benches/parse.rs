@@ -6,9 +6,14 @@
 //!
 //! - `decode`: `record::decode` over every line of the block (lines pre-split: JSON
 //!   parsing and normalization only);
-//! - `block_to_batches`: what an ingest worker does with a block: `framing::frame`,
-//!   `record::decode`, and `EventBatchBuilder` per date partition, to finished Arrow batches;
-//! - `block_to_parquet`: the same, then the batches through a Parquet `ArrowWriter` with the
+//! - `redact_scan`: `record::redact::Redactor::redact` over every line (the credential
+//!   scan alone; generated days carry a few planted leaks, as real ones might);
+//! - `block_to_batches`: `framing::frame`, `record::decode`, and `EventBatchBuilder` per
+//!   date partition, to finished Arrow batches, without redaction (ingest before secrets
+//!   were redacted);
+//! - `block_to_batches_redacted`: the same with each record redacted before it is decoded:
+//!   what an ingest worker does with a block;
+//! - `block_to_parquet`: that, then the batches through a Parquet `ArrowWriter` with the
 //!   lake's `writer_properties` into memory (zstd, page statistics): the whole CPU path of
 //!   ingest, without the file system.
 //!
@@ -30,6 +35,7 @@ use kvaudit::lake::batch::EventBatchBuilder;
 use kvaudit::lake::schema::events_file_schema;
 use kvaudit::lake::writer::{FileSizing, writer_properties};
 use kvaudit::record::framing::{Unit, frame};
+use kvaudit::record::redact::Redactor;
 use kvaudit::record::{self};
 
 /// Size of the block, as the ingest reader's default `block_bytes`.
@@ -80,15 +86,22 @@ fn date_key(time_us: i64) -> i64 {
     time_us.div_euclid(MICROS_PER_DAY)
 }
 
-/// Frame + decode + Arrow batches per date, as an ingest worker does.
-fn to_batches(block: &[u8]) -> Vec<RecordBatch> {
+/// Frame + (redact) + decode + Arrow batches per date, as an ingest worker does.
+fn to_batches(block: &[u8], redactor: Option<&Redactor>) -> Vec<RecordBatch> {
     let mut builders: BTreeMap<i64, EventBatchBuilder> = BTreeMap::new();
     let mut errors = 0usize;
     frame(block, 0, true, |unit| match unit {
-        Unit::Record { offset, bytes } => match record::decode(bytes) {
-            Ok(event) => builders.entry(date_key(event.time_us)).or_default().append(&event, SOURCE, offset),
-            Err(_) => errors += 1,
-        },
+        Unit::Record { offset, bytes } => {
+            let redacted = redactor.map(|r| r.redact(bytes));
+            let bytes = redacted.as_ref().map_or(bytes, |r| &r.bytes);
+            match record::decode(bytes) {
+                Ok(mut event) => {
+                    event.redactions = redacted.as_ref().and_then(|r| r.column());
+                    builders.entry(date_key(event.time_us)).or_default().append(&event, SOURCE, offset)
+                }
+                Err(_) => errors += 1,
+            }
+        }
         Unit::Broken { .. } => errors += 1,
     });
     assert_eq!(errors, 0, "generated records must all decode");
@@ -118,14 +131,30 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    group.bench_function("block_to_batches", |b| b.iter(|| black_box(to_batches(black_box(&block)))));
+    let redactor = Redactor::new(b"bench salt, sixteen bytes or more");
+    let leaky = lines.iter().filter(|l| !redactor.redact(l).redactions.is_empty()).count();
+    eprintln!("records with a credential: {leaky}");
+    group.bench_function("redact_scan", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for line in &lines {
+                n += redactor.redact(black_box(line)).redactions.len();
+            }
+            black_box(n)
+        })
+    });
+
+    group.bench_function("block_to_batches", |b| b.iter(|| black_box(to_batches(black_box(&block), None))));
+    group.bench_function("block_to_batches_redacted", |b| {
+        b.iter(|| black_box(to_batches(black_box(&block), Some(&redactor))))
+    });
 
     let properties = writer_properties(&FileSizing::default());
     let schema = events_file_schema();
     group.bench_function("block_to_parquet", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(block.len() / 4);
-            for batch in to_batches(black_box(&block)) {
+            for batch in to_batches(black_box(&block), Some(&redactor)) {
                 let mut writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(properties.clone()))
                     .expect("parquet writer");
                 writer.write(&batch).expect("write batch");

@@ -154,6 +154,7 @@ FROM read_json('{glob}', format = 'newline_delimited', hive_partitioning = false
 """
 
 # Closest to what kvaudit writes: the typed fields plus the record as it was (`raw`).
+# (kvaudit also redacts credentials and fills `redactions`; none of the DuckDB variants does.)
 # read_json cannot hand out the source text of a record, so this reads each line as a JSON
 # object and extracts every field with one multi-path json_extract_string per record.
 RAW_PATHS = [

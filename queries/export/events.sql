@@ -29,7 +29,8 @@ SELECT
     is_rbac_authorized,
     source,
     source_offset,
-    raw
+    raw,
+    redactions
 FROM export_scope
 -- `date` is the partition column: one partition is read per run of this query.
 WHERE date = $date

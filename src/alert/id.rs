@@ -36,9 +36,10 @@ impl Subject {
             _ => None,
         };
         // Lifecycle and unusual-access findings about an object name it; a volume spike of
-        // an identity is about the identity whatever object it read.
+        // an identity is about the identity whatever object it read, and a credential in
+        // its logs is about the caller whatever secret it was reading.
         let object_name = match alert.kind {
-            VolumeSpike | MassRetrieval | Enumeration | DeniedBurst | UnusualTime | NewIp => None,
+            VolumeSpike | MassRetrieval | Enumeration | DeniedBurst | UnusualTime | NewIp | SecretInLog => None,
             _ => alert.object_name.clone(),
         };
         Subject { kind: alert.kind.as_str(), vault: alert.vault.clone(), identity, object_name, caller_ip }

@@ -6,8 +6,7 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate};
 use kvaudit::alert::AlertKind;
-use kvaudit::detect::lifecycle::{KINDS as LIFECYCLE, LifecyclePolicy};
-use kvaudit::detect::practice::KINDS as PRACTICE;
+use kvaudit::detect::lifecycle::LifecyclePolicy;
 use kvaudit::evaluate::{Scorecard, detect_daily, identity_days, score, sentinel::sentinel_alerts};
 use kvaudit::generate::{GenerateOptions, Truth};
 use kvaudit::lake::LakePaths;
@@ -61,7 +60,8 @@ pub fn run(config: EvaluateConfig) -> Result<()> {
         let days = identity_days(&lake, first, end).await?;
         Ok::<_, anyhow::Error>((alerts, sentinel, days))
     })?;
-    let kinds: Vec<AlertKind> = AlertKind::UNUSUAL_ACCESS.into_iter().chain(LIFECYCLE).chain(PRACTICE).collect();
+    // Every kind DESIGN.md defines: unusual access, lifecycle, practice (secret_in_log included).
+    let kinds: Vec<AlertKind> = AlertKind::ALL.to_vec();
     let kinds = &kinds;
     let ours = score("kvaudit", &ours, &truth.incidents, kinds, (first, end), identity_days);
     let sentinel_kinds = [AlertKind::MassRetrieval, AlertKind::SensitiveOperation];

@@ -8,7 +8,8 @@
 //! 3. binds `history` to the `history_days` before `from` and loads the baselines from
 //!    `queries/detect/baseline_*.sql` ([`profile`]);
 //! 4. loads the window's caller events ([`calls`]) and runs each kind's detector
-//!    ([`kinds`]);
+//!    ([`kinds`]), and reports the credentials redacted from the window's records
+//!    (`secret_in_log`);
 //! 5. evaluates secret lifecycle as of `to` ([`lifecycle`]) from the object access index
 //!    and the newest inventory import;
 //!    and checks the practice ([`practice`]: shared secrets, environment crossover, role
@@ -171,6 +172,9 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
 
     let cx = kinds::Context { profiles: &profiles, policy, from: from.timestamp_micros(), to: to.timestamp_micros() };
     let mut raised = kinds::detect_all(&cx, &calls);
+    // Credentials redacted at ingest, in every record of the window (service records too).
+    relations::bind_records(&session, from, to).await?;
+    raised.extend(kinds::secret_in_log::detect(&session).await?);
 
     let unusual_done = std::time::Instant::now();
     let inventory = crate::inventory::Inventory::load(lake)?;

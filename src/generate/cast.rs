@@ -168,6 +168,8 @@ pub struct Handles {
     pub web_frontend_app: usize,
     pub data_pipeline_test: IdentityId,
     pub build_agent: IdentityId,
+    /// Echoes its access token into Key Vault's logs (`secret_in_log`, a JWT).
+    pub platform_gateway: IdentityId,
     pub reporting_etl: IdentityId,
     pub reporting_app: usize,
     pub alice: IdentityId,
@@ -696,6 +698,7 @@ pub fn build(rng: Rand, start: Ticks, days: u32, team: u32, used_prefixes: &mut 
         web_frontend_app,
         data_pipeline_test,
         build_agent,
+        platform_gateway,
         reporting_etl,
         reporting_app,
         alice,

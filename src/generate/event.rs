@@ -121,6 +121,8 @@ pub enum Leak {
     Query(String),
     /// A `clientInfo` (User-Agent) that embeds a connection string.
     ClientInfo(String),
+    /// A `resultDescription` echoing what the client sent (an access token, say).
+    Description(String),
 }
 
 /// One request, ready to be formatted.

@@ -513,6 +513,53 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         ));
     }
 
+    // secret_in_log: after a dependency upgrade, the platform gateway's Go client sends its
+    // Entra access token in the request-id header; Key Vault says the header is malformed and
+    // echoes it in resultDescription, for two hours until the upgrade is reverted.
+    if has(h.shared_prod) {
+        let from = world.workday_at(0.85, 10, 0);
+        let until = from + 2 * HOUR;
+        let gateway = &world.identities[h.platform_gateway];
+        let token = jwt(s.rng, &world.tenant_id, &gateway.appid, &gateway.oid, from);
+        let text = format!("Request header x-ms-client-request-id is not a valid GUID and was ignored: '{token}'");
+        plan.modifiers.leaks.push((h.platform_gateway, from, until, Leak::Description(text.clone())));
+        let ip = gateway.networks[0].hosts[0];
+        let who_c = Caller::Identity { id: h.platform_gateway, ip, client: 0 };
+        let index = s.index(h.shared_prod, "smtp-password");
+        s.get(from + 2 * MINUTE, who_c, h.shared_prod, index);
+        if let Some(last) = s.events.last_mut() {
+            last.leak = Some(Box::new(Leak::Description(text)));
+        }
+        plan.truth.push(incident(
+            "secret_in_log",
+            vname(h.shared_prod),
+            Some(&Who::app(world, h.platform_gateway)),
+            None,
+            None,
+            (from, until),
+            format!(
+                "{}'s access token (a JWT) was echoed in resultDescription for two hours",
+                name(h.platform_gateway)
+            ),
+        ));
+    }
+
     plan.events = events;
     plan
+}
+
+/// An Entra access token for Key Vault, shaped like the real ones: base64url header and
+/// claims, and a 2048-bit RS256 signature's worth of random base64url.
+fn jwt(rng: &mut Rand, tenant: &str, appid: &str, oid: &str, issued: Ticks) -> String {
+    use base64::Engine;
+    const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let kid = rng::token(rng, B64URL, 27);
+    let header = enc(&format!(r#"{{"typ":"JWT","alg":"RS256","x5t":"{kid}","kid":"{kid}"}}"#));
+    let iat = super::time::unix_seconds(issued);
+    let claims = enc(&format!(
+        r#"{{"aud":"https://vault.azure.net","iss":"https://sts.windows.net/{tenant}/","iat":{iat},"nbf":{iat},"exp":{},"appid":"{appid}","appidacr":"1","idtyp":"app","oid":"{oid}","tid":"{tenant}","ver":"1.0"}}"#,
+        iat + 3600
+    ));
+    format!("{header}.{claims}.{}", rng::token(rng, B64URL, 342))
 }

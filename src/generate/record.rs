@@ -91,6 +91,9 @@ pub fn write_line(buf: &mut Vec<u8>, ev: &Event, world: &World) {
         buf.extend_from_slice(b"\"resultDescription\":\"");
         result_description(buf, ev, world, vault, identity, client);
         buf.extend_from_slice(b"\",");
+    } else if let Some(Leak::Description(text)) = ev.leak.as_deref() {
+        field(buf, "resultDescription", text);
+        buf.push(b',');
     }
     buf.extend_from_slice(b"\"correlationId\":\"");
     push_uuid(buf, ev.correlation);

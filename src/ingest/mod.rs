@@ -32,6 +32,7 @@ use crate::lake::checkpoint::Checkpoints;
 use crate::lake::lock::LakeLock;
 use crate::lake::writer::{FileSizing, PartitionWriter};
 use crate::lake::{LakeError, LakePaths, RunId, commit};
+use crate::record::redact::Redactor;
 use crate::source::{SourceError, local};
 
 pub use blobs::{BlobIngestOptions, ingest_blobs};
@@ -46,6 +47,9 @@ pub enum IngestError {
     /// The sources could not be listed or read.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The lake's redaction key could not be read or made.
+    #[error("the redaction salt: {0}")]
+    Salt(#[from] crate::record::redact::SaltError),
     /// A pipeline thread panicked: a bug, reported instead of hanging.
     #[error("an ingest thread stopped unexpectedly: {0}")]
     Thread(String),
@@ -110,6 +114,10 @@ pub struct IngestSummary {
     pub seconds: f64,
     pub mb_per_second: f64,
     pub records_per_second: f64,
+    /// Records (rows and quarantined) in which at least one credential was redacted.
+    pub redacted_records: u64,
+    /// Credentials redacted, by pattern (`sas_signature`, `jwt`, ...).
+    pub redactions: std::collections::BTreeMap<String, u64>,
 }
 
 impl std::fmt::Display for IngestSummary {
@@ -135,6 +143,10 @@ impl std::fmt::Display for IngestSummary {
         }
         if self.recovered_commits > 0 {
             write!(f, "; finished {} commits of an interrupted run", self.recovered_commits)?;
+        }
+        if self.redacted_records > 0 {
+            let by: Vec<String> = self.redactions.iter().map(|(p, n)| format!("{p} {n}")).collect();
+            write!(f, "; credentials redacted in {} records ({})", self.redacted_records, by.join(", "))?;
         }
         Ok(())
     }
@@ -240,8 +252,9 @@ fn run_planned(
     let total: u64 = tasks.iter().map(|t| t.length - t.start).sum();
     let progress = Progress::new(options.progress, total);
     let run = RunId::new();
+    let redactor = Redactor::for_salt_file(&lake.redaction_salt_file())?;
     // The pipeline counts records, bytes, files and commits; the rest is known here.
-    let counted = run_pipeline(options, &run, tasks, &progress, opener)?;
+    let counted = run_pipeline(options, &run, &redactor, tasks, &progress, opener)?;
     progress.finish();
     let mut summary = IngestSummary {
         files: summary.files,
@@ -265,6 +278,7 @@ fn run_planned(
 fn run_pipeline(
     options: &IngestOptions,
     run: &RunId,
+    redactor: &Redactor,
     tasks: Vec<ReadTask>,
     progress: &Progress,
     opener: &mut dyn Opener,
@@ -283,11 +297,11 @@ fn run_pipeline(
             let tx = sink_tx.clone();
             let limit = options.max_record_bytes;
             let writer = PartitionWriter::new(options.lake.clone(), run.clone(), lane as u32, options.sizing);
-            worker_handles.push(scope.spawn(move || worker::run(work_rx, &tx, limit, writer)));
+            worker_handles.push(scope.spawn(move || worker::run(work_rx, &tx, limit, redactor, writer)));
         }
         let sink = sink::Sink::new(options.lake.clone(), run.clone(), progress.clone());
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
-        let mut reader = reader::Reader::new(options, opener, run, queues, sink_tx, ack_rx, progress.clone());
+        let mut reader = reader::Reader::new(options, opener, run, redactor, queues, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
         let bytes = reader.bytes_read();
         drop(reader); // closes the block and sink channels, so workers and the sink end

@@ -20,10 +20,12 @@ use crate::source::local;
 /// What the reader and the workers tell the sink.
 pub enum Message {
     Block(Box<DecodedBlock>),
-    /// A record the reader quarantined itself, with the side file holding its bytes.
+    /// A record the reader quarantined itself, with the side file holding its bytes and
+    /// the credentials redacted from them.
     Quarantined {
         entry: QuarantineEntry,
         file: Option<StagedFile>,
+        redactions: Vec<crate::record::redact::Pattern>,
     },
     /// A worker's files, closed for the coming commit.
     Flushed(Vec<WrittenFile>),
@@ -74,8 +76,14 @@ impl Sink {
         for message in messages {
             match message {
                 Message::Block(block) => self.take_block(*block)?,
-                Message::Quarantined { entry, file } => {
+                Message::Quarantined { entry, file, redactions } => {
                     self.outcome.quarantined += 1;
+                    if !redactions.is_empty() {
+                        self.outcome.redacted_records += 1;
+                    }
+                    for pattern in redactions {
+                        *self.outcome.redactions.entry(pattern.as_str().to_owned()).or_default() += 1;
+                    }
                     self.quarantine.push(entry);
                     self.side_files.extend(file);
                 }
@@ -101,6 +109,10 @@ impl Sink {
         self.outcome.records += block.records;
         self.outcome.quarantined += block.quarantined.len() as u64;
         self.outcome.pending_bytes += block.pending_bytes;
+        self.outcome.redacted_records += block.redacted_records;
+        for (pattern, n) in block.redactions {
+            *self.outcome.redactions.entry(pattern.to_owned()).or_default() += n;
+        }
         self.quarantine.extend(block.quarantined);
         self.progress.set_records(self.outcome.records);
         let checkpoint = self.checkpoints.entry(block.source.to_string()).or_default();

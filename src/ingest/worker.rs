@@ -20,6 +20,7 @@ use crate::lake::batch::EventBatchBuilder;
 use crate::lake::quarantine::QuarantineEntry;
 use crate::lake::writer::PartitionWriter;
 use crate::record::framing::{Rest, Unit, frame};
+use crate::record::redact::{Pattern, Redactor};
 use crate::record::{self};
 
 /// What a worker made of one block.
@@ -33,6 +34,10 @@ pub struct DecodedBlock {
     pub pending_bytes: u64,
     pub records: u64,
     pub quarantined: Vec<QuarantineEntry>,
+    /// Records (rows and quarantined) with at least one credential redacted.
+    pub redacted_records: u64,
+    /// Credentials redacted, by pattern.
+    pub redactions: BTreeMap<&'static str, u64>,
 }
 
 /// The UTC date of a timestamp in microseconds.
@@ -60,6 +65,7 @@ pub fn run(
     work: Receiver<Work>,
     sink: &SyncSender<Message>,
     max_record_bytes: usize,
+    redactor: &Redactor,
     mut writer: PartitionWriter,
 ) -> Result<(), IngestError> {
     let stopped = || IngestError::Thread("the lake writer stopped".into());
@@ -67,7 +73,7 @@ pub fn run(
     for item in work {
         match item {
             Work::Block(block) => {
-                let decoded = decode_block(&block, max_record_bytes, &mut builders);
+                let decoded = decode_block(&block, max_record_bytes, redactor, &mut builders);
                 for (date, builder) in builders.iter_mut().filter(|(_, b)| b.len() >= BATCH_ROWS) {
                     writer.write(*date, &builder.finish().map_err(LakeError::from)?)?;
                 }
@@ -96,36 +102,76 @@ pub fn run(
 }
 
 /// Decodes one block, appending its events to `builders` by date.
+///
+/// Every record is redacted before it is decoded or quarantined, so no credential found in
+/// it reaches a row, a `raw` column or a quarantine file. A record that does not decode is
+/// redacted again without regard to JSON strings (its structure is not to be trusted).
 pub fn decode_block(
     block: &Block,
     max_record_bytes: usize,
+    redactor: &Redactor,
     builders: &mut BTreeMap<NaiveDate, EventBatchBuilder>,
 ) -> DecodedBlock {
     let mut quarantined = Vec::new();
     let mut records = 0u64;
+    let mut redacted_records = 0u64;
+    let mut redactions: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut count = |patterns: &[Pattern]| {
+        if !patterns.is_empty() {
+            redacted_records += 1;
+        }
+        for p in patterns {
+            *redactions.entry(p.as_str()).or_default() += 1;
+        }
+    };
     let source = &*block.source;
-    let quarantine = |offset: u64, bytes: &[u8], reason: String| QuarantineEntry {
+    // `length` is the source's, `bytes` the redacted record's.
+    let quarantine = |offset: u64, length: usize, bytes: &[u8], reason: String| QuarantineEntry {
         source: source.to_string(),
         offset,
-        length: bytes.len() as u64,
+        length: length as u64,
         reason,
         bytes: Some(bytes.to_vec()),
         raw_file: None,
     };
+    // A unit that is not a record: redacted wherever a pattern matches.
+    let unparsed = |bytes: &[u8], count: &mut dyn FnMut(&[Pattern])| -> Vec<u8> {
+        let (clean, patterns) = redactor.redact_anywhere(bytes);
+        count(&patterns);
+        clean.into_owned()
+    };
     let framed = frame(&block.bytes, block.base, block.last, |unit| match unit {
-        Unit::Record { offset, bytes } if bytes.len() > max_record_bytes => quarantined.push(quarantine(
-            offset,
-            bytes,
-            format!("record of {} bytes is larger than the {max_record_bytes} byte limit", bytes.len()),
-        )),
-        Unit::Record { offset, bytes } => match record::decode(bytes) {
-            Ok(event) => {
-                builders.entry(date_of(event.time_us)).or_default().append(&event, source, offset);
-                records += 1;
+        Unit::Record { offset, bytes } if bytes.len() > max_record_bytes => {
+            let clean = unparsed(bytes, &mut count);
+            quarantined.push(quarantine(
+                offset,
+                bytes.len(),
+                &clean,
+                format!("record of {} bytes is larger than the {max_record_bytes} byte limit", bytes.len()),
+            ))
+        }
+        Unit::Record { offset, bytes } => {
+            let redacted = redactor.redact(bytes);
+            match record::decode(&redacted.bytes) {
+                Ok(mut event) => {
+                    count(&redacted.patterns());
+                    event.redactions = redacted.column();
+                    builders.entry(date_of(event.time_us)).or_default().append(&event, source, offset);
+                    records += 1;
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    let (clean, mut patterns) = redactor.redact_anywhere(&redacted.bytes);
+                    patterns.extend(redacted.patterns());
+                    count(&patterns);
+                    quarantined.push(quarantine(offset, bytes.len(), &clean, reason))
+                }
             }
-            Err(e) => quarantined.push(quarantine(offset, bytes, e.to_string())),
-        },
-        Unit::Broken { offset, bytes, reason } => quarantined.push(quarantine(offset, bytes, reason)),
+        }
+        Unit::Broken { offset, bytes, reason } => {
+            let clean = unparsed(bytes, &mut count);
+            quarantined.push(quarantine(offset, bytes.len(), &clean, reason))
+        }
     });
     let mut consumed = framed.consumed;
     let mut pending_bytes = 0;
@@ -136,9 +182,11 @@ pub fn decode_block(
             // Only the last block may end mid-unit: a block the reader cut at a newline that
             // still holds an unfinished document holds a broken one.
             let rest = &block.bytes[consumed..];
+            let clean = unparsed(rest, &mut count);
             quarantined.push(quarantine(
                 block.base + consumed as u64,
-                rest,
+                rest.len(),
+                &clean,
                 "JSON document that does not end before the next lines".to_string(),
             ));
             consumed = block.bytes.len();
@@ -152,6 +200,8 @@ pub fn decode_block(
         pending_bytes,
         records,
         quarantined,
+        redacted_records,
+        redactions,
     }
 }
 

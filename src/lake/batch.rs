@@ -25,6 +25,7 @@ pub struct EventBatchBuilder {
     source: StringBuilder,
     source_offset: Int64Builder,
     raw: StringBuilder,
+    redactions: StringBuilder,
     rows: usize,
 }
 
@@ -48,6 +49,7 @@ impl EventBatchBuilder {
             source: StringBuilder::new(),
             source_offset: Int64Builder::new(),
             raw: StringBuilder::new(),
+            redactions: StringBuilder::new(),
             rows: 0,
         }
     }
@@ -102,12 +104,13 @@ impl EventBatchBuilder {
             Ok(text) => self.raw.append_value(text),
             Err(_) => self.raw.append_value(String::from_utf8_lossy(event.raw)),
         }
+        self.redactions.append_option(event.redactions.as_deref());
         self.rows += 1;
     }
 
     /// Finishes the batch and leaves the builder empty for reuse.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(30);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(31);
         columns.push(Arc::new(self.time.finish()));
         columns.extend(self.strings_a.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.push(Arc::new(self.http_status.finish()));
@@ -119,6 +122,7 @@ impl EventBatchBuilder {
         columns.push(Arc::new(self.source.finish()));
         columns.push(Arc::new(self.source_offset.finish()));
         columns.push(Arc::new(self.raw.finish()));
+        columns.push(Arc::new(self.redactions.finish()));
         self.rows = 0;
         RecordBatch::try_new(events_file_schema(), columns)
     }

@@ -8,6 +8,7 @@
 //! <lake>/_state/staging/<run>/...                        files of commits in progress
 //! <lake>/_state/lake.lock                                one writer at a time
 //! <lake>/_state/blob-listing.json                        newest hour listed per vault folder
+//! <lake>/_state/redaction_salt                           the key of redacted values' hashes (0600)
 //! ```
 //!
 //! Invariant: no other module formats a `date=` directory or a file name; a lake path is
@@ -86,6 +87,12 @@ impl LakePaths {
     /// Listing marks of Blob Storage sources (see `source::azure::state`).
     pub fn blob_listing_file(&self) -> PathBuf {
         self.state_dir().join("blob-listing.json")
+    }
+
+    /// The lake's random key for the hashes of redacted credentials (`record::redact`):
+    /// made once, never rewritten, readable by the owner only.
+    pub fn redaction_salt_file(&self) -> PathBuf {
+        self.state_dir().join("redaction_salt")
     }
 
     pub fn lock_file(&self) -> PathBuf {

@@ -50,6 +50,9 @@ pub fn events_file_schema() -> SchemaRef {
         s("source", false),
         Field::new("source_offset", DataType::Int64, false),
         s("raw", false),
+        // `field:pattern:hash` of each credential redacted from the record, `;`-separated;
+        // null when none (see `record::redact`). Files written before it read it as null.
+        s("redactions", true),
     ]))
 }
 

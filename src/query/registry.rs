@@ -24,7 +24,8 @@ pub const QUERIES: &[NamedQuery] =
     queries!["": "events_per_vault", "top_identities", "events_per_day", "denied_access", "secret_readers",];
 
 /// The detector's queries, `queries/detect/*.sql`. They read the relations the detector
-/// binds for a run (`scope`: the caller events of a time range; `history`: the activity
+/// binds for a run (`scope`: the caller events of a time range; `records`: every record of
+/// it, for `secret_in_log`; `history`: the activity
 /// rollup of the history window), not `events` directly, so they run through
 /// `detect::relations` rather than `kvaudit query`.
 pub const DETECTOR_QUERIES: &[NamedQuery] = queries!["detect/":
@@ -38,6 +39,7 @@ pub const DETECTOR_QUERIES: &[NamedQuery] = queries!["detect/":
     "window_calls",
     "sentinel_mass_secret_retrieval",
     "sentinel_sensitive_operations",
+    "secret_in_log",
 ];
 
 /// The lifecycle queries, `queries/lifecycle/*.sql`: the per-secret access index

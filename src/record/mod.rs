@@ -13,6 +13,7 @@
 pub mod claims;
 pub mod framing;
 pub mod lenient;
+pub mod redact;
 pub mod resource;
 pub mod time;
 
@@ -174,8 +175,12 @@ pub struct Event<'a> {
     pub tls_version: Option<Cow<'a, str>>,
     pub is_access_policy_match: Option<bool>,
     pub is_rbac_authorized: Option<bool>,
-    /// The record exactly as it was in the source.
+    /// The record as it was in the source, with any credential found in it replaced by
+    /// its marker (see [`redact`]).
     pub raw: &'a [u8],
+    /// The redactions made in the record (`field:pattern:hash;…`), set by the caller that
+    /// redacted it; `None` when none.
+    pub redactions: Option<String>,
 }
 
 /// Moves a field's text out of the record: free when it was borrowed from the input.
@@ -235,6 +240,7 @@ pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
         is_access_policy_match: properties.is_access_policy_match.as_bool(),
         is_rbac_authorized: properties.is_rbac_authorized.as_bool(),
         raw,
+        redactions: None,
     })
 }
 

@@ -14,3 +14,4 @@ mod growth;
 mod lifecycle;
 mod practice;
 mod queries;
+mod redaction;

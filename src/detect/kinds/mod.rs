@@ -6,6 +6,7 @@ mod denied_burst;
 mod new_identity;
 mod new_ip;
 mod retrieval;
+pub mod secret_in_log;
 mod sensitive_operation;
 mod unusual_time;
 mod volume_spike;
