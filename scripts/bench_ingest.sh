@@ -24,27 +24,7 @@ VENV=$BENCH_DIR/venv
 log() { printf '==> %s\n' "$*" >&2; }
 
 # 1. DuckDB (PyPI) in a venv, kvaudit in release.
-if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
-    log "creating $VENV with duckdb"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" || { echo "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
-    "$VENV/bin/python" -m pip install --quiet duckdb
-fi
-log "duckdb $("$VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')"
-# The DuckDB CLI (PyPI `duckdb-cli`) gives DuckDB a process-per-query timing without Python's
-# start-up; optional: the queries are also timed through `python -c` without it.
-if [ ! -x "$VENV/bin/duckdb" ]; then
-    "$VENV/bin/python" -m pip install --quiet duckdb-cli || log "duckdb-cli not installed; skipping the CLI column"
-fi
-CLI_ARGS=()
-if [ -x "$VENV/bin/duckdb" ]; then CLI_ARGS=(--duckdb-cli "$VENV/bin/duckdb"); fi
-
-log "cargo build --release"
-cargo build --release --quiet
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-    "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-KVAUDIT=$TARGET_DIR/release/kvaudit
-[ -x "$KVAUDIT" ] || { echo "no binary at $KVAUDIT" >&2; exit 1; }
+. scripts/bench_common.sh
 
 # 2. Inputs: ~1M records (~1.1 GB), and ~3x that for the memory check. A `.complete` marker
 #    is written only after generate succeeded, so an interrupted generate is redone.

@@ -39,24 +39,7 @@ MARKS=$BENCH_DIR/status-lake.chunks
 log() { printf '==> %s\n' "$*" >&2; }
 
 # 1. DuckDB (PyPI) in the venv bench_ingest.sh uses; kvaudit in release.
-if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
-    log "creating $VENV with duckdb"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" || { echo "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
-    "$VENV/bin/python" -m pip install --quiet duckdb
-fi
-if [ ! -x "$VENV/bin/duckdb" ]; then
-    "$VENV/bin/python" -m pip install --quiet duckdb-cli || log "duckdb-cli not installed; skipping the CLI rows"
-fi
-CLI_ARGS=()
-if [ -x "$VENV/bin/duckdb" ]; then CLI_ARGS=(--duckdb-cli "$VENV/bin/duckdb"); fi
-
-log "cargo build --release"
-cargo build --release --quiet
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-    "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-KVAUDIT=$TARGET_DIR/release/kvaudit
-[ -x "$KVAUDIT" ] || { echo "no binary at $KVAUDIT" >&2; exit 1; }
+. scripts/bench_common.sh
 
 # 2. The lake, CHUNK_DAYS at a time: generate → ingest → delete the JSON.
 PARAMS="days=$DAYS teams=$TEAMS scale=$SCALE seed=$SEED start=$START"
