@@ -106,7 +106,7 @@ pub async fn plan(
     let (catalog, facts) = facts_of(lake, vault, name, as_of).await?;
     let since = (as_of - Duration::days(i64::from(days))).timestamp_micros();
     let current = facts.current_version_at(catalog.as_of).map(str::to_owned);
-    let missed: Vec<String> = crate::detect::lifecycle::find(&single(&catalog, &facts), policy)
+    let missed: Vec<String> = crate::detect::lifecycle::find(&catalog.only(&facts), policy)
         .into_iter()
         .filter(|a| a.kind == crate::alert::AlertKind::OldVersionInUse)
         .filter_map(|a| a.identity_oid.or(a.identity_appid))
@@ -138,15 +138,6 @@ pub async fn plan(
         consumers,
         people,
     })
-}
-
-fn single(catalog: &Catalog, facts: &Facts) -> Catalog {
-    Catalog {
-        as_of: catalog.as_of,
-        objects: [((facts.vault.clone(), facts.object_type.clone(), facts.name.clone()), facts.clone())].into(),
-        coverage: catalog.coverage.clone(),
-        vault_changes: Default::default(),
-    }
 }
 
 /// Why a rotation cannot be checked.

@@ -273,13 +273,7 @@ pub fn readers(facts: &Facts, since: i64) -> Vec<Reader> {
 
 /// The lifecycle findings about this one object.
 fn find_for(catalog: &Catalog, facts: &Facts, policy: &LifecyclePolicy) -> Vec<(String, String)> {
-    let one = Catalog {
-        as_of: catalog.as_of,
-        objects: [((facts.vault.clone(), facts.object_type.clone(), facts.name.clone()), facts.clone())].into(),
-        coverage: catalog.coverage.clone(),
-        vault_changes: Default::default(),
-    };
-    find(&one, policy).into_iter().map(|a| (a.kind.as_str().to_owned(), a.explanation)).collect()
+    find(&catalog.only(facts), policy).into_iter().map(|a| (a.kind.as_str().to_owned(), a.explanation)).collect()
 }
 
 fn recommend(

@@ -376,6 +376,17 @@ impl Catalog {
         self
     }
 
+    /// The catalog narrowed to one of its objects (same time and coverage): what the
+    /// findings about that object are computed from.
+    pub fn only(&self, facts: &Facts) -> Catalog {
+        Catalog {
+            as_of: self.as_of,
+            objects: [((facts.vault.clone(), facts.object_type.clone(), facts.name.clone()), facts.clone())].into(),
+            coverage: self.coverage.clone(),
+            vault_changes: BTreeMap::new(),
+        }
+    }
+
     /// How long the logs cover `vault` as of the catalog's time, in days.
     pub fn coverage_days(&self, vault: &str) -> f64 {
         self.coverage.get(vault).map_or(0.0, |(first, _)| (self.as_of - first) as f64 / 86_400e6)
