@@ -18,5 +18,6 @@ pub mod inventory;
 pub mod lake;
 pub mod query;
 pub mod record;
+pub mod secret_ref;
 pub mod source;
 pub mod status;
