@@ -99,7 +99,8 @@ pub struct FileConfig {
 fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
     let Some(path) = path else { return Ok(FileConfig::default()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
-    let file: FileConfig = toml::from_str(&text).with_context(|| format!("in the config file {}", path.display()))?;
+    let file: FileConfig = kvaudit::secret_ref::parse_config(&text)
+        .map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
     let checks = [
         ("detect", file.detect.validate()),
         ("lifecycle", file.lifecycle.validate()),
