@@ -91,8 +91,12 @@ pub fn parse_config<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Con
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum RawSecretRef {
-    Env { env: String },
-    File { file: PathBuf },
+    Env {
+        env: String,
+    },
+    File {
+        file: PathBuf,
+    },
     // Matched only to refuse it with a helpful message; the value is never read or echoed.
     #[allow(dead_code)]
     Literal(String),

@@ -124,7 +124,7 @@ fn parse_time(flag: &str, text: Option<String>) -> Result<Option<chrono::DateTim
 /// Where ingest reads from.
 pub enum IngestFrom {
     Local(PathBuf),
-    Blob(BlobIngestOptions),
+    Blob(Box<BlobIngestOptions>),
 }
 
 pub struct IngestConfig {
@@ -221,6 +221,7 @@ impl Config {
                 grace_hours,
                 downloads,
                 retry_seconds,
+                request_timeout,
             } => {
                 if workers == Some(0) {
                     bail!("--workers must be at least 1");
@@ -230,6 +231,9 @@ impl Config {
                 }
                 if downloads == 0 {
                     bail!("--downloads must be at least 1");
+                }
+                if request_timeout == 0 {
+                    bail!("--request-timeout must be at least 1 second");
                 }
                 let from = match BlobLocation::parse(&from) {
                     None => IngestFrom::Local(PathBuf::from(from)),
@@ -245,17 +249,18 @@ impl Config {
                             None => BlobConfig::public_endpoint(&location.account),
                         };
                         let credential = sas_credential(sas_file)?.map_or(Credential::EntraId, Credential::Sas);
-                        IngestFrom::Blob(BlobIngestOptions {
+                        IngestFrom::Blob(Box::new(BlobIngestOptions {
                             config: BlobConfig {
                                 location,
                                 endpoint,
                                 credential,
                                 retry_for: std::time::Duration::from_secs(retry_seconds),
+                                request_timeout: std::time::Duration::from_secs(request_timeout),
                                 concurrency: downloads,
                                 grace_hours,
                             },
                             chunk_bytes: 4 << 20,
-                        })
+                        }))
                     }
                 };
                 let follow = if follow { Some(parse_interval(&interval)?) } else { None };
