@@ -21,6 +21,8 @@ pub struct Config {
     pub command: CommandConfig,
 }
 
+// Built once per process and matched once: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum CommandConfig {
     Ingest(IngestConfig),
     Query(QueryConfig),
