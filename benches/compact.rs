@@ -55,7 +55,8 @@ fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
-    generate(&GenerateOptions { out: logs.clone(), days, seed: 7, scale: 0.5, ..Default::default() }).expect("generate");
+    generate(&GenerateOptions { out: logs.clone(), days, seed: 7, scale: 0.5, ..Default::default() })
+        .expect("generate");
     let small = LakePaths::new(dir.path().join("small"));
     let mut options = IngestOptions::new(small.clone(), logs.join("insights-logs-auditevent"));
     options.commit_bytes = 1 << 20;

@@ -60,7 +60,8 @@ pub(crate) async fn rewrite(
     let order = options.order.columns().iter().map(|c| col(*c).sort(true, false)).collect();
     let mut stream = frame.sort(order).map_err(read)?.execute_stream().await.map_err(read)?;
 
-    let sizing = FileSizing { row_group_rows: options.row_group_rows, zstd_level: options.zstd_level, ..Default::default() };
+    let sizing =
+        FileSizing { row_group_rows: options.row_group_rows, zstd_level: options.zstd_level, ..Default::default() };
     let mut out = Outputs::new(lake, run, date, options.target_bytes, sizing);
     let mut dedup = Dedup::default();
     let mut rows_in = 0u64;
@@ -106,8 +107,10 @@ impl Dedup {
     pub(crate) fn filter(&mut self, batch: &RecordBatch) -> Result<RecordBatch, CompactError> {
         let schema_error = |name: &str| arrow::error::ArrowError::SchemaError(format!("no column {name}"));
         let source = batch.column_by_name("source").ok_or_else(|| schema_error("source"))?.as_string::<i32>();
-        let offset =
-            batch.column_by_name("source_offset").ok_or_else(|| schema_error("source_offset"))?.as_primitive::<Int64Type>();
+        let offset = batch
+            .column_by_name("source_offset")
+            .ok_or_else(|| schema_error("source_offset"))?
+            .as_primitive::<Int64Type>();
         let mut keep = Vec::with_capacity(batch.num_rows());
         let mut dropped = false;
         for i in 0..batch.num_rows() {

@@ -10,8 +10,8 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use object_store::local::LocalFileSystem;
 use datafusion::prelude::SessionConfig;
+use object_store::local::LocalFileSystem;
 
 use super::QueryError;
 use super::events_table::EventsTable;

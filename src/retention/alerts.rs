@@ -24,8 +24,9 @@ pub(crate) fn apply(
             return false;
         }
         let (from, to) = (a.window_start.date_naive(), a.window_end.date_naive());
-        let covered =
-            holds.iter().any(|h| h.overlaps(from, to) && h.vault.as_ref().is_none_or(|v| a.vault.as_deref() == Some(v)));
+        let covered = holds
+            .iter()
+            .any(|h| h.overlaps(from, to) && h.vault.as_ref().is_none_or(|v| a.vault.as_deref() == Some(v)));
         held += usize::from(covered);
         !covered
     });

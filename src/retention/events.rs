@@ -94,11 +94,9 @@ pub(crate) async fn apply(
         let target = format!("events/{}", crate::lake::paths::partition_name(date));
         let vaults = rows.get(&date.to_string());
         let vaults_here: BTreeSet<&str> = vaults.map(|v| v.keys().map(String::as_str).collect()).unwrap_or_default();
-        let hold = options
-            .rules
-            .legal_holds
-            .iter()
-            .find(|h| h.covers_date(date) && (h.vault.is_none() || vaults_here.iter().any(|v| h.covers(Some(v), date))));
+        let hold = options.rules.legal_holds.iter().find(|h| {
+            h.covers_date(date) && (h.vault.is_none() || vaults_here.iter().any(|v| h.covers(Some(v), date)))
+        });
         if let Some(hold) = hold {
             summary.held.push(Held { kind: DataKind::EventsPartition, target, hold: hold.to_string() });
             continue;

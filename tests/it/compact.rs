@@ -14,6 +14,7 @@ use kvaudit::lake::manifest::{partition_dates, visible_files};
 use kvaudit::query::{QuerySession, SessionOptions};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::PageIndexPolicy;
 use rand::{Rng, SeedableRng};
 
 use crate::common::{kvaudit, query, run_ok};
@@ -114,7 +115,11 @@ fn small_ingests_compact_into_fewer_sorted_files_with_the_same_rows() {
     ingest_small_commits(&lake, &container);
     let files_before = visible_file_count(&lake);
     let dates = partition_dates(&LakePaths::new(&lake)).unwrap();
-    assert!(files_before >= 2 * dates.len(), "{files_before} files over {} days: not a lake of small files", dates.len());
+    assert!(
+        files_before >= 2 * dates.len(),
+        "{files_before} files over {} days: not a lake of small files",
+        dates.len()
+    );
     let readers_before = query(&lake, include_str!("../../queries/secret_readers.sql"));
     let unique = lake_keys(&lake);
 
@@ -144,7 +149,7 @@ fn small_ingests_compact_into_fewer_sorted_files_with_the_same_rows() {
 
     // Each file is sorted by time and carries the page index.
     for file in files_on_disk(&lake) {
-        let options = ArrowReaderOptions::new().with_page_index(true);
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
         let builder =
             ParquetRecordBatchReaderBuilder::try_new_with_options(std::fs::File::open(&file).unwrap(), options)
                 .unwrap();
@@ -248,49 +253,51 @@ fn source_keys(dir: &Path) -> Vec<(String, i64)> {
 fn compaction_while_ingest_adds_files_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let container = generate(&dir.path().join("logs"), "3", "9");
-    // The vault folders, split in two: the first half is in the lake before compaction
-    // starts, the second half is ingested while compactions run, into the same dates.
-    let vaults_dir = std::fs::read_dir(&container)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .map(|p| {
-            // resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS
-            let mut p = p;
-            while !p.ends_with("VAULTS") {
-                p = std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()).find(|q| q.is_dir()).unwrap();
+    // The vault folders (`…/VAULTS/<NAME>`, under several resource groups), split in two:
+    // the first half is in the lake before compaction starts, the second half arrives
+    // while compactions run, into the same dates.
+    let mut vaults = Vec::new();
+    let mut stack = vec![container.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if p.parent().is_some_and(|parent| parent.ends_with("VAULTS")) {
+                    vaults.push(p);
+                } else {
+                    stack.push(p);
+                }
             }
-            p
-        })
-        .unwrap();
-    let mut vaults: Vec<PathBuf> = std::fs::read_dir(&vaults_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        }
+    }
     vaults.sort();
     assert!(vaults.len() >= 2, "the generator wrote {} vaults", vaults.len());
     let held_back = dir.path().join("held-back");
     std::fs::create_dir_all(&held_back).unwrap();
-    for v in &vaults[vaults.len() / 2..] {
-        std::fs::rename(v, held_back.join(v.file_name().unwrap())).unwrap();
+    let mut arriving: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for (i, v) in vaults[vaults.len() / 2..].iter().enumerate() {
+        let parked = held_back.join(i.to_string());
+        std::fs::rename(v, &parked).unwrap();
+        arriving.push((parked, v.clone()));
     }
     let lake = dir.path().join("lake");
     ingest_small_commits(&lake, &container);
 
     // Ingest keeps running (a pass every second) while the held-back vaults arrive one by
     // one and compactions run back to back over the same dates.
-    let mut ingest = kvaudit()
+    let ingest = kvaudit()
         .args(["--lake", lake.to_str().unwrap(), "ingest", "--from", container.to_str().unwrap()])
         .args(["--follow", "--interval", "1s", "--commit-bytes", "100000", "--no-progress"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut arriving: Vec<PathBuf> = std::fs::read_dir(&held_back).unwrap().map(|e| e.unwrap().path()).collect();
-    arriving.sort();
     let mut rewrote = 0;
     let mut expected = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        if let Some(v) = arriving.pop() {
-            std::fs::rename(&v, vaults_dir.join(v.file_name().unwrap())).unwrap();
+        if let Some((parked, home)) = arriving.pop() {
+            std::fs::rename(&parked, &home).unwrap();
             if arriving.is_empty() {
                 expected = source_keys(&container);
             }

@@ -99,8 +99,7 @@ reason = "a vault with no events holds nothing"
         .filter(|d| d["kind"] == "events_partition")
         .map(|d| d["target"].as_str().unwrap().to_owned())
         .collect();
-    let expected: BTreeSet<String> =
-        days_back(today, &[6, 8, 10]).iter().map(|d| format!("events/date={d}")).collect();
+    let expected: BTreeSet<String> = days_back(today, &[6, 8, 10]).iter().map(|d| format!("events/date={d}")).collect();
     assert_eq!(listed, expected);
     assert_eq!(dry["dry_run"], true);
     // A dry run deletes nothing and writes no audit line.
@@ -128,10 +127,7 @@ reason = "a vault with no events holds nothing"
     // The audit log names each deletion, with its rows, before it happened.
     let audit = audit_lines(&lake);
     let events: Vec<&serde_json::Value> = audit.iter().filter(|a| a["kind"] == "events_partition").collect();
-    assert_eq!(
-        events.iter().map(|a| a["target"].as_str().unwrap().to_owned()).collect::<BTreeSet<_>>(),
-        expected
-    );
+    assert_eq!(events.iter().map(|a| a["target"].as_str().unwrap().to_owned()).collect::<BTreeSet<_>>(), expected);
     for line in &events {
         assert_eq!(line["rows"], 3);
         assert_eq!(line["files"], 1);
