@@ -8,6 +8,7 @@
 //! wires the parts together; nothing in the library depends on it.
 
 pub mod alert;
+pub mod compact;
 pub mod detect;
 pub mod evaluate;
 pub mod export;
@@ -18,6 +19,7 @@ pub mod inventory;
 pub mod lake;
 pub mod query;
 pub mod record;
+pub mod retention;
 pub mod secret_ref;
 pub mod source;
 pub mod status;

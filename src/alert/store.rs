@@ -111,6 +111,14 @@ impl AlertStore {
         Ok(alert)
     }
 
+    /// Takes out every alert `drop` selects (retention), returning them; `save` makes it
+    /// durable.
+    pub fn remove_where(&mut self, mut drop: impl FnMut(&Alert) -> bool) -> Vec<Alert> {
+        let (removed, kept) = std::mem::take(&mut self.alerts).into_iter().partition(|a| drop(a));
+        self.alerts = kept;
+        removed
+    }
+
     /// Writes the store back, atomically.
     pub fn save(&mut self) -> Result<(), AlertError> {
         self.alerts.sort_by(|a, b| (a.window_start, &a.id).cmp(&(b.window_start, &b.id)));

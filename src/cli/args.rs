@@ -34,6 +34,12 @@ pub enum ResultFormat {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CompactOrder {
+    Time,
+    VaultIdentityTime,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ObjectType {
     Secret,
     Key,
@@ -300,6 +306,57 @@ pub enum Command {
         /// Format of the event files.
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFileFormat,
+    },
+    /// Merge the small Parquet files of date partitions into sorted files of a target
+    /// size, dropping duplicate records; safe while ingest runs.
+    Compact {
+        /// Only this date partition (YYYY-MM-DD).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        date: Option<String>,
+        /// First date partition (YYYY-MM-DD) of a range.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last date partition (YYYY-MM-DD) of a range, included.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Size of the files written, like 128MB, 512MB or 1GB; files under half of it are
+        /// the small ones merged.
+        #[arg(long, default_value = "128MB")]
+        target_size: String,
+        /// Row order: time first (time-range queries prune best) or vault, identity, time.
+        #[arg(long, value_enum, default_value = "time")]
+        order: CompactOrder,
+        /// Rewrite every file of a partition with more than one, not only the small ones.
+        #[arg(long)]
+        full: bool,
+        /// Rows per row group, the unit statistics prune (smaller: finer pruning, larger
+        /// footers).
+        #[arg(long, default_value_t = 64 * 1024)]
+        row_group_rows: usize,
+        /// How long replaced files stay for queries that started before the switch, like
+        /// 0s, 10m or 1h; a later run deletes them.
+        #[arg(long, default_value = "0s")]
+        grace: String,
+        /// Memory the sort may use before spilling to disk, like 512MB or 2GB.
+        #[arg(long, default_value = "1GB")]
+        memory: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// Delete date partitions (and alerts, baselines, exports) past their retention limit,
+    /// except what a legal hold covers; every deletion is written to _audit/retention.jsonl.
+    Retention {
+        /// Keep events this recent, like 400d or 57w (overrides `keep` of `[retention]`).
+        #[arg(long)]
+        keep: Option<String>,
+        /// List what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The configuration file; its `[retention]` table sets the limits and legal holds.
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
     },
     /// Generate a month of logs, ingest them, and show what kvaudit sees.
     Demo {

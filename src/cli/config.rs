@@ -13,7 +13,8 @@ use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{
-    Args, Command, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, SummaryFormat,
+    Args, Command, CompactOrder, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat,
+    SummaryFormat,
 };
 
 pub struct Config {
@@ -36,6 +37,8 @@ pub enum CommandConfig {
     RotationPlan(SecretStatusConfig),
     RotationCheck { vault: String, secret: String, since: chrono::DateTime<chrono::Utc>, json: bool },
     Export(ExportConfig),
+    Compact { options: kvaudit::compact::CompactOptions, json: bool },
+    Retention { options: kvaudit::retention::RetentionOptions, json: bool },
 }
 
 pub struct SecretStatusConfig {
@@ -94,6 +97,8 @@ pub struct FileConfig {
     pub lifecycle: LifecyclePolicy,
     #[serde(default)]
     pub practice: PracticePolicy,
+    #[serde(default)]
+    pub retention: kvaudit::retention::RetentionConfig,
 }
 
 /// The `[detect]`, `[lifecycle]` and `[practice]` tables of the config file (defaults
@@ -185,6 +190,27 @@ fn sas_credential(sas_file: Option<PathBuf>) -> Result<Option<SasToken>> {
         Ok(text) if !text.trim().is_empty() => Ok(Some(SasToken::new(&text).context("KVAUDIT_SAS_TOKEN")?)),
         _ => Ok(None),
     }
+}
+
+/// `128MB`, `1GB`, `512KB` or a number of bytes (decimal units, as disks count).
+fn parse_size(flag: &str, text: &str) -> Result<u64> {
+    let t = text.trim().to_ascii_uppercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().with_context(|| format!("{flag} must be like 128MB or 1GB, not {text:?}"))?;
+    let per = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "K" => 1_000,
+        "MB" | "M" => 1_000_000,
+        "GB" | "G" => 1_000_000_000,
+        _ => bail!("{flag} must be like 128MB or 1GB, not {text:?}"),
+    };
+    n.checked_mul(per).filter(|b| *b > 0).with_context(|| format!("{flag} must be above zero, not {text:?}"))
+}
+
+fn parse_date(flag: &str, text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{flag} must be a date like 2026-10-01, not {text:?}"))
 }
 
 /// `30s`, `5m`, `1h` or a number of seconds.
@@ -363,7 +389,7 @@ impl Config {
                 })
             }
             Command::Detect { from, to, history_days, config, format } => {
-                let FileConfig { detect: mut policy, lifecycle, practice } = read_policy(config.as_deref())?;
+                let FileConfig { detect: mut policy, lifecycle, practice, .. } = read_policy(config.as_deref())?;
                 if let Some(days) = history_days {
                     policy.history_days = check_days(days)?;
                 }
@@ -412,6 +438,67 @@ impl Config {
                 let scope = kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
                 let out = out.context("--out is required")?;
                 CommandConfig::Export(ExportConfig::Write { scope, out })
+            }
+            Command::Compact { date, from, to, target_size, order, full, row_group_rows, grace, memory, format } => {
+                let mut options = kvaudit::compact::CompactOptions::new(LakePaths::new(&args.lake));
+                options.dates = match (date, from, to) {
+                    (Some(d), _, _) => {
+                        let d = parse_date("--date", &d)?;
+                        Some(kvaudit::compact::DateRange { from: d, to: d })
+                    }
+                    (None, Some(f), Some(t)) => {
+                        let (from, to) = (parse_date("--from", &f)?, parse_date("--to", &t)?);
+                        if from > to {
+                            bail!("--from ({from}) must not be after --to ({to})");
+                        }
+                        Some(kvaudit::compact::DateRange { from, to })
+                    }
+                    _ => None,
+                };
+                options.target_bytes = parse_size("--target-size", &target_size)?;
+                if options.target_bytes < 1_000_000 {
+                    bail!("--target-size must be at least 1MB, not {target_size}");
+                }
+                let memory = parse_size("--memory", &memory)?;
+                if memory < 64_000_000 {
+                    bail!("--memory must be at least 64MB, not {memory}");
+                }
+                options.memory_limit = usize::try_from(memory).unwrap_or(usize::MAX);
+                options.order = match order {
+                    CompactOrder::Time => kvaudit::compact::SortOrder::Time,
+                    CompactOrder::VaultIdentityTime => kvaudit::compact::SortOrder::VaultIdentityTime,
+                };
+                options.full = full;
+                if !(1_000..=10_000_000).contains(&row_group_rows) {
+                    bail!("--row-group-rows must be between 1000 and 10000000, not {row_group_rows}");
+                }
+                options.row_group_rows = row_group_rows;
+                options.grace = if grace.trim().trim_end_matches('s') == "0" {
+                    std::time::Duration::ZERO
+                } else {
+                    parse_interval(&grace).context("--grace")?
+                };
+                CommandConfig::Compact { options, json: format == SummaryFormat::Json }
+            }
+            Command::Retention { keep, dry_run, config, format } => {
+                let file = read_policy(config.as_deref())?;
+                let mut rules = file.retention.validate().map_err(|e| match &config {
+                    Some(path) => anyhow::anyhow!("in the config file {}: [retention] {e}", path.display()),
+                    None => anyhow::anyhow!("{e}"),
+                })?;
+                if let Some(keep) = keep {
+                    rules.keep = Some(keep.parse().with_context(|| format!("--keep {keep}"))?);
+                }
+                if rules.keep.is_none()
+                    && rules.keep_alerts.is_none()
+                    && rules.keep_baselines.is_none()
+                    && rules.keep_exports.is_none()
+                {
+                    bail!("nothing to do: give --keep, or limits in the [retention] table of --config");
+                }
+                let mut options = kvaudit::retention::RetentionOptions::new(LakePaths::new(&args.lake), rules);
+                options.dry_run = dry_run;
+                CommandConfig::Retention { options, json: format == SummaryFormat::Json }
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

@@ -1,6 +1,7 @@
 //! Wires the library's parts into commands. Nothing in the library depends on this.
 
 pub mod args;
+mod compact;
 mod config;
 mod demo;
 mod detect;
@@ -10,6 +11,7 @@ mod generate;
 mod ingest;
 mod inventory;
 mod query;
+mod retention;
 mod secrets;
 
 use anyhow::Result;
@@ -34,6 +36,8 @@ pub fn run(args: args::Args) -> Result<()> {
             secrets::rotation_check(&config.lake, (&vault, &secret), since, json)
         }
         CommandConfig::Export(c) => export::run(&config.lake, c),
+        CommandConfig::Compact { options, json } => compact::run(&options, json),
+        CommandConfig::Retention { options, json } => retention::run(&options, json),
     }
 }
 

@@ -74,24 +74,17 @@ struct RollupState {
     rollups: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// The event files of a date partition, as names and sizes: changes when ingest adds a file
-/// or compaction replaces them.
+/// The event files of a date partition that readers see (`lake::manifest`), as names and
+/// sizes: changes when ingest adds a file or a compaction switches the partition. A
+/// compaction therefore makes the day's rollups rebuild once on the next run, even when it
+/// dropped no duplicate: a rebuild is one query over one day, and it keeps the signature a
+/// plain fact about files rather than a claim about their rows.
 fn partition_signature(lake: &LakePaths, date: NaiveDate) -> Option<String> {
-    let dir = lake.events_partition_dir(date);
-    let mut files: Vec<(String, u64)> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let len = e.metadata().ok()?.len();
-            name.ends_with(".parquet").then_some((name, len))
-        })
-        .collect();
+    let files = crate::lake::manifest::visible_files(lake, date).ok()?;
     if files.is_empty() {
         return None;
     }
-    files.sort();
-    let text: String = files.iter().map(|(n, l)| format!("{n}:{l};")).collect();
+    let text: String = files.iter().map(|f| format!("{}:{};", f.name, f.bytes)).collect();
     Some(format!("{:016x}", crate::hash::fnv1a(text.as_bytes())))
 }
 

@@ -117,11 +117,9 @@ pub fn archive_hour(key: &str) -> Option<(String, DateTime<Utc>)> {
 fn missing_partitions(lake: &LakePaths, dates: &[NaiveDate]) -> Vec<String> {
     dates
         .iter()
-        .filter(|d| {
-            let files = std::fs::read_dir(lake.events_partition_dir(**d)).ok();
-            !files
-                .is_some_and(|mut f| f.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".parquet"))))
-        })
+        // The files readers see: a compaction's files hidden by the partition manifest
+        // do not count.
+        .filter(|d| crate::lake::manifest::visible_files(lake, **d).map_or(true, |f| f.is_empty()))
         .map(|d| d.to_string())
         .collect()
 }

@@ -14,7 +14,7 @@ pub struct LakeLock {
 }
 
 impl LakeLock {
-    /// Takes the writer lock (ingest, compaction), or says who holds it.
+    /// Takes the writer lock (ingest), or says who holds it.
     pub fn acquire(lake: &LakePaths) -> Result<Self> {
         Self::acquire_file(lake, lake.lock_file())
     }
@@ -23,6 +23,13 @@ impl LakeLock {
     /// from the writer lock so that detection can run while ingest appends.
     pub fn acquire_detector(lake: &LakePaths) -> Result<Self> {
         Self::acquire_file(lake, lake.detect_lock_file())
+    }
+
+    /// Takes the maintenance lock: one compaction or retention run at a time. It is apart
+    /// from the writer lock so that compaction can run while ingest appends (see
+    /// `lake::manifest` for why the two need no coordination).
+    pub fn acquire_compaction(lake: &LakePaths) -> Result<Self> {
+        Self::acquire_file(lake, lake.compact_lock_file())
     }
 
     fn acquire_file(lake: &LakePaths, path: std::path::PathBuf) -> Result<Self> {

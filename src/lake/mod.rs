@@ -8,11 +8,15 @@
 //! file removed. A crash before the commit point leaves only staging files, which the next
 //! run deletes; a crash after it leaves a commit file, which the next run finishes. Either
 //! way every source byte ends up in the lake exactly once.
+//!
+//! Compaction replaces a partition's files behind a partition manifest (`manifest.rs`):
+//! readers see a partition before or after a compaction, never in between.
 
 pub mod batch;
 pub mod checkpoint;
 pub mod commit;
 pub mod lock;
+pub mod manifest;
 pub mod paths;
 pub mod quarantine;
 pub mod schema;

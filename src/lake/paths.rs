@@ -9,6 +9,11 @@
 //! <lake>/_state/lake.lock                                one writer at a time
 //! <lake>/_state/blob-listing.json                        newest hour listed per vault folder
 //! <lake>/_state/redaction_salt                           the key of redacted values' hashes (0600)
+//! <lake>/_state/manifests/date=YYYY-MM-DD.json           a partition's last compaction switch
+//! <lake>/_state/compact/<run>/...                        files of a compaction in progress
+//! <lake>/_state/compact.lock                             one compaction or retention at a time
+//! <lake>/_state/trash/<run>/...                          partitions retention is deleting
+//! <lake>/_audit/retention.jsonl                          everything retention deleted, and why
 //! ```
 //!
 //! Invariant: no other module formats a `date=` directory or a file name; a lake path is
@@ -95,6 +100,48 @@ impl LakePaths {
         self.state_dir().join("redaction_salt")
     }
 
+    /// Partition manifests: the last compaction switch of each date partition
+    /// (see `lake::manifest`).
+    pub fn manifests_dir(&self) -> PathBuf {
+        self.state_dir().join("manifests")
+    }
+
+    /// The manifest of one date partition.
+    pub fn partition_manifest_file(&self, date: NaiveDate) -> PathBuf {
+        self.manifests_dir().join(format!("{}.json", partition_name(date)))
+    }
+
+    /// Where compactions write their files before the switch, one folder per run. Apart
+    /// from ingest's `staging/`, which ingest's recovery empties.
+    pub fn compact_staging_root(&self) -> PathBuf {
+        self.state_dir().join("compact")
+    }
+
+    /// The staging folder of one compaction run.
+    pub fn compact_staging_dir(&self, run: &RunId) -> PathBuf {
+        self.compact_staging_root().join(run.as_str())
+    }
+
+    /// One compaction or retention run at a time (ingest keeps its own lock).
+    pub fn compact_lock_file(&self) -> PathBuf {
+        self.state_dir().join("compact.lock")
+    }
+
+    /// Partitions retention has taken out of the lake and is deleting.
+    pub fn trash_dir(&self) -> PathBuf {
+        self.state_dir().join("trash")
+    }
+
+    /// Append-only logs of what maintenance deleted.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.root.join("_audit")
+    }
+
+    /// Every partition, alert, rollup and export retention deleted: what, when, why.
+    pub fn retention_audit_file(&self) -> PathBuf {
+        self.audit_dir().join("retention.jsonl")
+    }
+
     pub fn lock_file(&self) -> PathBuf {
         self.state_dir().join("lake.lock")
     }
@@ -169,6 +216,11 @@ pub fn partition_date(time_us: i64) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(i32::try_from(days).ok()?)
 }
 
+/// The date of a `date=YYYY-MM-DD` partition directory name.
+pub fn parse_partition_name(name: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(name.strip_prefix("date=")?, "%Y-%m-%d").ok()
+}
+
 /// The `date=YYYY-MM-DD` partition directory name for a date.
 pub fn partition_name(date: NaiveDate) -> String {
     format!("date={}", date.format("%Y-%m-%d"))
@@ -192,6 +244,20 @@ impl StagedFile {
         let committed = Path::new("events").join(partition_name(date)).join(&name);
         let staged = Path::new("_state/staging").join(run.as_str()).join(&committed);
         StagedFile { staged, committed }
+    }
+
+    /// A file a compaction writes for partition `date`:
+    /// `events/date=…/compact-<run>-<n>.parquet`, staged under `_state/compact/<run>/`.
+    pub fn compacted_file(run: &RunId, date: NaiveDate, n: u32) -> Self {
+        let name = format!("compact-{}-{n:05}.parquet", run.as_str());
+        let committed = Path::new("events").join(partition_name(date)).join(&name);
+        let staged = Path::new("_state/compact").join(run.as_str()).join(&committed);
+        StagedFile { staged, committed }
+    }
+
+    /// The file name alone (what a partition manifest lists).
+    pub fn file_name(&self) -> String {
+        self.committed.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
 
     /// A quarantine file, or the side file holding the bytes of an oversized record.

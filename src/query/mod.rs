@@ -1,10 +1,12 @@
 //! SQL over the lake: one DataFusion session factory (`session.rs`), the `events` table
-//! with time-to-partition pruning (`events_table.rs`), the named queries kept as files in
+//! with time-to-partition pruning (`events_table.rs`), read through a store that follows
+//! the partition manifests of compaction (`lake_store.rs`), the named queries kept as files in
 //! `queries/` (`registry.rs`), and result formatting (`output.rs`).
 //!
 //! This module only reads the lake; it never writes it.
 
 pub mod events_table;
+pub mod lake_store;
 pub mod output;
 pub mod registry;
 pub mod session;

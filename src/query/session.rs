@@ -7,11 +7,15 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
+use object_store::local::LocalFileSystem;
 
 use super::QueryError;
 use super::events_table::EventsTable;
+use super::lake_store::LakeStore;
 use crate::lake::LakePaths;
 use crate::lake::schema::events_read_schema;
 
@@ -56,10 +60,20 @@ impl QuerySession {
         parquet.pruning = true;
         // Row counts and min/max per file let the planner skip files and size joins.
         config.options_mut().execution.collect_statistics = true;
-        let ctx = SessionContext::new_with_config(config);
+        // No cache of file listings: DataFusion 55 keeps one by default, without expiry, so
+        // a session kept open (serve, the dashboard) would never see files ingest adds, and
+        // after a compaction would plan reads of files it deleted. Listing a partition is
+        // a directory read; every scan does it afresh and follows the partition manifests.
+        let cache = CacheManagerConfig::default().with_list_files_cache_limit(0);
+        let runtime = RuntimeEnvBuilder::new().with_cache_manager(cache).build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         let events = options.lake.events_dir();
         std::fs::create_dir_all(&events).map_err(|source| QueryError::Io { path: events.clone(), source })?;
         let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
+        // Local files are read through `LakeStore`, whose listings of `events/` hide what
+        // the partition manifests hide: a query never sees a partition half compacted.
+        let store = LakeStore::new(Arc::new(LocalFileSystem::new()), options.lake.clone(), url.prefix().clone());
+        ctx.register_object_store(url.object_store().as_ref(), Arc::new(store));
         let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
