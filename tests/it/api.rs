@@ -92,7 +92,9 @@ fn readme_matrix() -> (Vec<String>, Vec<(String, String, Vec<bool>)>) {
     let roles: Vec<String> =
         header.split('|').map(str::trim).filter(|c| !c.is_empty()).skip(1).map(String::from).collect();
     let mut rows = Vec::new();
-    for line in readme.lines().filter(|l| l.starts_with("| `GET ") || l.starts_with("| `POST ")) {
+    // The rows of the table under that header (other tables list routes too).
+    let table = readme.lines().skip_while(|l| *l != header).skip(2).take_while(|l| l.starts_with('|'));
+    for line in table {
         let cells: Vec<&str> = line.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
         let (method, path) = cells[0].trim_matches('`').split_once(' ').unwrap();
         let allowed = cells[1..].iter().map(|c| *c == "yes").collect();
