@@ -86,7 +86,10 @@ fn fixture(extra_config: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Fix
 }
 
 /// README's matrix: (method, path) → the roles it allows, in the header's role order.
-fn readme_matrix() -> (Vec<String>, Vec<(String, String, Vec<bool>)>) {
+/// (method, route, allowed per role).
+type MatrixRow = (String, String, Vec<bool>);
+
+fn readme_matrix() -> (Vec<String>, Vec<MatrixRow>) {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let header = readme.lines().find(|l| l.starts_with("| endpoint |")).expect("README has the role matrix");
     let roles: Vec<String> =
