@@ -91,6 +91,14 @@ impl<'de> Deserialize<'de> for SecretRef {
     }
 }
 
+/// A TOML error as `line N: message`, without the parser's excerpt of the input: toml's own
+/// report prints the offending line, and for a refused literal that line is the secret.
+/// Every reader of a config file that may hold secrets reports its errors through this.
+pub fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    let line = error.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    format!("line {line}: {}", error.message().trim())
+}
+
 /// A secret value read from its reference. Only [`Secret::expose`] gives the value.
 #[derive(Clone)]
 pub struct Secret {
@@ -138,7 +146,9 @@ mod tests {
         let file: Smtp = toml::from_str(r#"password = { file = "/run/secrets/smtp" }"#).unwrap();
         assert_eq!(file.password, SecretRef::File("/run/secrets/smtp".into()));
 
-        let err = toml::from_str::<Smtp>(r#"password = "hunter2-literal""#).unwrap_err().to_string();
+        let text = r#"password = "hunter2-literal""#;
+        let err = toml_error(text, &toml::from_str::<Smtp>(text).unwrap_err());
+        assert!(err.starts_with("line 1: "), "{err}");
         assert!(err.contains("never written in the config file"), "{err}");
         assert!(err.contains("{ env = "), "{err}");
         assert!(!err.contains("hunter2"), "the refusal echoes the secret: {err}");

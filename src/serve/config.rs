@@ -26,8 +26,8 @@ use crate::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 pub enum ServeConfigError {
     /// The file is not valid TOML, or a table has the wrong shape (a literal secret, for
     /// one). The message names the line.
-    #[error("line {line}: {message}")]
-    Syntax { line: usize, message: String },
+    #[error("{0}")]
+    Syntax(String),
     /// A value is out of range or malformed.
     #[error("{table}: {message}")]
     Invalid { table: String, message: String },
@@ -220,8 +220,7 @@ impl ServeConfig {
 
 /// A TOML error as its line and message only (see the module's invariant).
 fn syntax_error(text: &str, error: &toml::de::Error) -> ServeConfigError {
-    let line = error.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    ServeConfigError::Syntax { line, message: error.message().trim().to_string() }
+    ServeConfigError::Syntax(crate::secret_ref::toml_error(text, error))
 }
 
 fn source_config(n: usize, raw: RawSource) -> Result<SourceConfig, ServeConfigError> {
@@ -362,6 +361,28 @@ mod tests {
              [[api.token]]\nname = \"b\"\nrole = \"owner\"\nsha256 = \"{HASH}\"\n"
         );
         assert!(ServeConfig::from_toml(&twice).unwrap_err().to_string().contains("same sha256"));
+    }
+
+    #[test]
+    fn the_example_config_parses_with_the_defaults_it_shows() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/kvaudit.example.toml")).unwrap();
+        let config = ServeConfig::from_toml(&text).unwrap();
+        assert_eq!(config.interval, Duration::from_secs(300));
+        assert_eq!(config.listen, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert_eq!(config.commit_bytes, default_commit_bytes());
+        assert!(matches!(&config.sources[..], [SourceConfig::Local(_)]));
+        // The commented Blob Storage source, uncommented, is valid too (its SAS from the
+        // environment, as the example says).
+        let blob: String = text
+            .lines()
+            .skip_while(|l| !l.starts_with("# [[source]]"))
+            .take_while(|l| l.starts_with('#'))
+            .filter(|l| !l.starts_with("# #") && !l.starts_with("# sas = { file"))
+            .map(|l| format!("{}\n", l.trim_start_matches("# ")))
+            .collect();
+        assert!(blob.contains("sas = { env = "), "{blob}");
+        let err = ServeConfig::from_toml(&blob.replace("KVAUDIT_SAS_TOKEN", "KVAUDIT_SURELY_UNSET_SAS")).unwrap_err();
+        assert!(err.to_string().contains("KVAUDIT_SURELY_UNSET_SAS is not set"), "{err}");
     }
 
     #[test]
