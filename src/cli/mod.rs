@@ -13,6 +13,7 @@ mod inventory;
 mod query;
 mod retention;
 mod secrets;
+mod serve;
 
 use anyhow::Result;
 
@@ -38,6 +39,8 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::Export(c) => export::run(&config.lake, c),
         CommandConfig::Compact { options, json } => compact::run(&options, json),
         CommandConfig::Retention { options, json } => retention::run(&options, json),
+        CommandConfig::Serve(c) => serve::run(&config.lake, *c),
+        CommandConfig::TokenNew { name, role, vaults } => serve::new_token(&name, role, &vaults),
     }
 }
 

@@ -1,6 +1,7 @@
 //! kvaudit's integration tests, in one binary so they link once. Each module starts the
 //! real `kvaudit` binary or reads a real lake; none of them fakes a part.
 
+mod api;
 mod azurite;
 mod bad_input;
 mod blobs;
@@ -18,3 +19,5 @@ mod pruning;
 mod queries;
 mod redaction;
 mod retention;
+mod serve;
+mod service;
