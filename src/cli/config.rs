@@ -13,7 +13,7 @@ use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{
-    Args, Command, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, SummaryFormat,
+    Args, Command, DeliverAction, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, SummaryFormat,
 };
 
 pub struct Config {
@@ -34,6 +34,14 @@ pub enum CommandConfig {
     RotationPlan(SecretStatusConfig),
     RotationCheck { vault: String, secret: String, since: chrono::DateTime<chrono::Utc>, json: bool },
     Export(ExportConfig),
+    Deliver(DeliverConfig),
+}
+
+/// `kvaudit deliver`: one run, the status view, or the health check.
+pub enum DeliverConfig {
+    Run { delivery: kvaudit::deliver::DeliveryConfig, flush: bool, json: bool },
+    Status { alert: Option<String>, json: bool },
+    Check { delivery: kvaudit::deliver::DeliveryConfig, json: bool },
 }
 
 pub struct SecretStatusConfig {
@@ -92,6 +100,9 @@ pub struct FileConfig {
     pub lifecycle: LifecyclePolicy,
     #[serde(default)]
     pub practice: PracticePolicy,
+    /// Alert delivery (`kvaudit deliver`, `serve`).
+    #[serde(default)]
+    pub delivery: Option<kvaudit::deliver::DeliveryConfig>,
 }
 
 /// The `[detect]`, `[lifecycle]` and `[practice]` tables of the config file (defaults
@@ -107,6 +118,9 @@ fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
     ];
     for (table, check) in checks {
         check.map_err(|e| anyhow::anyhow!("in the config file {}: [{table}] {e}", path.display()))?;
+    }
+    if let Some(delivery) = &file.delivery {
+        delivery.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [delivery] {e}", path.display()))?;
     }
     Ok(file)
 }
@@ -404,6 +418,25 @@ impl Config {
                 let scope = kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
                 let out = out.context("--out is required")?;
                 CommandConfig::Export(ExportConfig::Write { scope, out })
+            }
+            Command::Deliver { action, config, flush, format } => {
+                let json = format == SummaryFormat::Json;
+                let delivery = |config: Option<PathBuf>| -> Result<kvaudit::deliver::DeliveryConfig> {
+                    let path = config.context("--config is required: the config file's [delivery] table names the channels")?;
+                    read_policy(Some(&path))?
+                        .delivery
+                        .with_context(|| format!("the config file {} has no [delivery] table", path.display()))
+                };
+                CommandConfig::Deliver(match action {
+                    None => DeliverConfig::Run { delivery: delivery(config)?, flush, json },
+                    Some(DeliverAction::Status { alert, format }) => {
+                        DeliverConfig::Status { alert, json: format == SummaryFormat::Json }
+                    }
+                    Some(DeliverAction::Check { config: check_config, format }) => DeliverConfig::Check {
+                        delivery: delivery(check_config.or(config))?,
+                        json: format == SummaryFormat::Json,
+                    },
+                })
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod config;
+mod deliver;
 mod demo;
 mod detect;
 mod evaluate;
@@ -34,6 +35,7 @@ pub fn run(args: args::Args) -> Result<()> {
             secrets::rotation_check(&config.lake, (&vault, &secret), since, json)
         }
         CommandConfig::Export(c) => export::run(&config.lake, c),
+        CommandConfig::Deliver(c) => deliver::run(&config.lake, c),
     }
 }
 

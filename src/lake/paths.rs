@@ -7,6 +7,8 @@
 //! <lake>/_state/commits/<run>-<n>.json                   commits written, not yet applied
 //! <lake>/_state/staging/<run>/...                        files of commits in progress
 //! <lake>/_state/lake.lock                                one writer at a time
+//! <lake>/_state/deliver.lock                             one alert delivery at a time
+//! <lake>/alerts/outbox.jsonl                             delivery state per alert × channel
 //! <lake>/_state/blob-listing.json                        newest hour listed per vault folder
 //! <lake>/_state/redaction_salt                           the key of redacted values' hashes (0600)
 //! ```
@@ -104,6 +106,11 @@ impl LakePaths {
         self.state_dir().join("detect.lock")
     }
 
+    /// Alert delivery's lock: one process at a time sends from the outbox.
+    pub fn deliver_lock_file(&self) -> PathBuf {
+        self.state_dir().join("deliver.lock")
+    }
+
     /// What the detector remembers between runs (where the last run ended).
     pub fn detector_state_file(&self) -> PathBuf {
         self.state_dir().join("detector.json")
@@ -153,6 +160,11 @@ impl LakePaths {
     /// Every alert raised, with its state.
     pub fn alerts_file(&self) -> PathBuf {
         self.root.join("alerts").join("alerts.jsonl")
+    }
+
+    /// Delivery state of every alert on every channel (`deliver::outbox`).
+    pub fn outbox_file(&self) -> PathBuf {
+        self.root.join("alerts").join("outbox.jsonl")
     }
 
     pub fn commit_file(&self, run: &RunId, seq: u32) -> PathBuf {

@@ -7,6 +7,7 @@ mod blobs;
 mod cli;
 mod common;
 mod crash;
+mod deliver;
 mod detect;
 mod export;
 mod fixtures;
