@@ -110,7 +110,12 @@ pub struct FileConfig {
 fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
     let Some(path) = path else { return Ok(FileConfig::default()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
-    let file: FileConfig = toml::from_str(&text).with_context(|| format!("in the config file {}", path.display()))?;
+    // toml's own error text quotes the offending line, which may be a secret written
+    // literally (the very mistake `SecretRef` refuses): say where, and what, but not the line.
+    let file: FileConfig = toml::from_str(&text).map_err(|e| {
+        let line = e.span().and_then(|span| text.get(..span.start)).map_or(1, |before| before.matches('\n').count() + 1);
+        anyhow::anyhow!("in the config file {}, line {line}: {}", path.display(), e.message().trim_end())
+    })?;
     let checks = [
         ("detect", file.detect.validate()),
         ("lifecycle", file.lifecycle.validate()),
@@ -369,7 +374,7 @@ impl Config {
                 })
             }
             Command::Detect { from, to, history_days, config, format } => {
-                let FileConfig { detect: mut policy, lifecycle, practice } = read_policy(config.as_deref())?;
+                let FileConfig { detect: mut policy, lifecycle, practice, .. } = read_policy(config.as_deref())?;
                 if let Some(days) = history_days {
                     policy.history_days = check_days(days)?;
                 }

@@ -320,7 +320,8 @@ mod tests {
     use crate::alert::AlertKind;
 
     fn parse(text: &str) -> Result<DeliveryConfig, String> {
-        let config: DeliveryConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        // The message only: toml's full error quotes the offending line (see `cli/config.rs`).
+        let config: DeliveryConfig = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }

@@ -139,16 +139,16 @@ pub struct ChannelCheck {
 }
 
 /// What to send in one message.
-enum Send {
+enum Message {
     One { entry: usize },
     Digest { batch: String, entries: Vec<usize> },
 }
 
-impl Send {
+impl Message {
     fn entries(&self) -> Vec<usize> {
         match self {
-            Send::One { entry } => vec![*entry],
-            Send::Digest { entries, .. } => entries.clone(),
+            Message::One { entry } => vec![*entry],
+            Message::Digest { entries, .. } => entries.clone(),
         }
     }
 }
@@ -320,7 +320,7 @@ impl Delivery {
         flush: bool,
     ) -> Result<Vec<ChannelReport>, DeliveryError> {
         // Plan the messages of each channel.
-        let mut plans: BTreeMap<&str, Vec<Send>> = self.channels.iter().map(|c| (c.name.as_str(), Vec::new())).collect();
+        let mut plans: BTreeMap<&str, Vec<Message>> = self.channels.iter().map(|c| (c.name.as_str(), Vec::new())).collect();
         let mut digests: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
         let entries = outbox.entries_mut();
         let mut order: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].is_due(now, flush)).collect();
@@ -339,7 +339,7 @@ impl Delivery {
                 let batch = entry.batch.clone().unwrap_or_default();
                 digests.entry((channel, batch)).or_default().push(i);
             } else {
-                plan.push(Send::One { entry: i });
+                plan.push(Message::One { entry: i });
             }
         }
         for ((channel, batch), members) in digests {
@@ -356,7 +356,7 @@ impl Delivery {
                 batch
             };
             if let Some(plan) = plans.get_mut(channel) {
-                plan.push(Send::Digest { batch, entries: members });
+                plan.push(Message::Digest { batch, entries: members });
             }
         }
         for plan in plans.values() {
@@ -424,7 +424,7 @@ impl Delivery {
     async fn send_channel(
         &self,
         channel: &Channel,
-        plan: &[Send],
+        plan: &[Message],
         entries: &[OutboxEntry],
         alerts: &HashMap<&str, &Alert>,
         now: DateTime<Utc>,
@@ -457,7 +457,7 @@ impl Delivery {
     async fn send_one(
         &self,
         channel: &Channel,
-        send: &Send,
+        send: &Message,
         entries: &[OutboxEntry],
         alerts: &HashMap<&str, &Alert>,
         now: DateTime<Utc>,
@@ -468,23 +468,23 @@ impl Delivery {
         };
         let hook_error = |e: HookError| (e.to_string(), e.is_unreachable());
         match (send, &channel.target) {
-            (Send::One { entry }, Target::Email { to, .. }) => {
+            (Message::One { entry }, Target::Email { to, .. }) => {
                 let entry = &entries[*entry];
                 let smtp = self.smtp.as_ref().ok_or_else(|| ("no [delivery.smtp] table".to_owned(), true))?;
                 smtp.send_alert(alerts[entry.alert_id.as_str()], to, &entry.delivery_id).await.map_err(mail_error)
             }
-            (Send::Digest { batch, entries: members }, Target::Email { to, .. }) => {
+            (Message::Digest { batch, entries: members }, Target::Email { to, .. }) => {
                 let smtp = self.smtp.as_ref().ok_or_else(|| ("no [delivery.smtp] table".to_owned(), true))?;
                 let mut list: Vec<&Alert> = members.iter().map(|&i| alerts[entries[i].alert_id.as_str()]).collect();
                 list.sort_by(|a, b| (b.severity, a.window_start, &a.id).cmp(&(a.severity, b.window_start, &b.id)));
                 let id = outbox::batch_delivery_id(&channel.name, batch);
                 smtp.send_digest(&list, to, &id).await.map_err(mail_error)
             }
-            (Send::One { entry }, Target::Webhook(hook)) => {
+            (Message::One { entry }, Target::Webhook(hook)) => {
                 let entry = &entries[*entry];
                 hook.send(alerts[entry.alert_id.as_str()], &entry.delivery_id, now).await.map_err(hook_error)
             }
-            (Send::Digest { .. }, Target::Webhook(_)) => {
+            (Message::Digest { .. }, Target::Webhook(_)) => {
                 // Validation allows digests on email channels only; a digest entry left by an
                 // earlier config is sent alone.
                 Err(("digest entries on a webhook channel".to_owned(), false))
@@ -551,6 +551,15 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    /// `serve` spawns runs and checks on tokio's pool: their futures must be `Send`.
+    #[allow(dead_code)]
+    fn futures_are_send(delivery: &Delivery) -> impl std::future::Future<Output = ()> + Send + '_ {
+        async move {
+            let _ = delivery.run(Utc::now(), false).await;
+            let _ = delivery.check().await;
+        }
+    }
 
     #[test]
     fn digest_periods_end_on_aligned_boundaries() {
