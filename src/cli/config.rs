@@ -13,7 +13,8 @@ use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{
-    Args, Command, DeliverAction, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, SummaryFormat,
+    Args, Command, DeliverAction, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat,
+    SummaryFormat,
 };
 
 pub struct Config {
@@ -113,7 +114,8 @@ fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
     // toml's own error text quotes the offending line, which may be a secret written
     // literally (the very mistake `SecretRef` refuses): say where, and what, but not the line.
     let file: FileConfig = toml::from_str(&text).map_err(|e| {
-        let line = e.span().and_then(|span| text.get(..span.start)).map_or(1, |before| before.matches('\n').count() + 1);
+        let line =
+            e.span().and_then(|span| text.get(..span.start)).map_or(1, |before| before.matches('\n').count() + 1);
         anyhow::anyhow!("in the config file {}, line {line}: {}", path.display(), e.message().trim_end())
     })?;
     let checks = [
@@ -427,7 +429,8 @@ impl Config {
             Command::Deliver { action, config, flush, format } => {
                 let json = format == SummaryFormat::Json;
                 let delivery = |config: Option<PathBuf>| -> Result<kvaudit::deliver::DeliveryConfig> {
-                    let path = config.context("--config is required: the config file's [delivery] table names the channels")?;
+                    let path = config
+                        .context("--config is required: the config file's [delivery] table names the channels")?;
                     read_policy(Some(&path))?
                         .delivery
                         .with_context(|| format!("the config file {} has no [delivery] table", path.display()))

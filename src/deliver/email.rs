@@ -184,11 +184,7 @@ impl Smtp {
 /// An answer from the server (a reply code) is about this mail; anything else (connect,
 /// TLS, timeout, a dropped connection) is about the server.
 fn classify(e: lettre::transport::smtp::Error) -> MailError {
-    if e.is_transient() || e.is_permanent() {
-        MailError::Refused(e)
-    } else {
-        MailError::Unreachable(e)
-    }
+    if e.is_transient() || e.is_permanent() { MailError::Refused(e) } else { MailError::Unreachable(e) }
 }
 
 #[cfg(test)]

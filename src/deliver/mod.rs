@@ -156,7 +156,9 @@ impl Message {
 /// How one message went.
 enum Outcome {
     Delivered(DateTime<Utc>),
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// Not attempted: the channel was unreachable earlier in the run.
     Deferred,
 }
@@ -286,7 +288,8 @@ impl Delivery {
     fn enqueue(&self, outbox: &mut Outbox, alerts: &[Alert], now: DateTime<Utc>) -> usize {
         let mut added = 0;
         for alert in alerts {
-            if !matches!(alert.state, AlertState::Open | AlertState::Acknowledged) || alert.last_raised < now - self.max_age
+            if !matches!(alert.state, AlertState::Open | AlertState::Acknowledged)
+                || alert.last_raised < now - self.max_age
             {
                 continue;
             }
@@ -320,7 +323,8 @@ impl Delivery {
         flush: bool,
     ) -> Result<Vec<ChannelReport>, DeliveryError> {
         // Plan the messages of each channel.
-        let mut plans: BTreeMap<&str, Vec<Message>> = self.channels.iter().map(|c| (c.name.as_str(), Vec::new())).collect();
+        let mut plans: BTreeMap<&str, Vec<Message>> =
+            self.channels.iter().map(|c| (c.name.as_str(), Vec::new())).collect();
         let mut digests: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
         let entries = outbox.entries_mut();
         let mut order: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].is_due(now, flush)).collect();
@@ -553,7 +557,8 @@ mod tests {
     use super::*;
 
     /// `serve` spawns runs and checks on tokio's pool: their futures must be `Send`.
-    #[allow(dead_code)]
+    // Not `async fn`: the point is the `+ Send` bound on the returned future.
+    #[allow(dead_code, clippy::manual_async_fn)]
     fn futures_are_send(delivery: &Delivery) -> impl std::future::Future<Output = ()> + Send + '_ {
         async move {
             let _ = delivery.run(Utc::now(), false).await;

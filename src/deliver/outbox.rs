@@ -173,7 +173,14 @@ impl Outbox {
 
     /// Adds a pending entry, due at `due` (now, or the end of its digest period). Returns
     /// false, changing nothing, if the alert already has an entry on that channel.
-    pub fn enqueue(&mut self, alert_id: &str, channel: &str, digest: bool, now: DateTime<Utc>, due: DateTime<Utc>) -> bool {
+    pub fn enqueue(
+        &mut self,
+        alert_id: &str,
+        channel: &str,
+        digest: bool,
+        now: DateTime<Utc>,
+        due: DateTime<Utc>,
+    ) -> bool {
         if self.contains(alert_id, channel) {
             return false;
         }
@@ -280,7 +287,10 @@ mod tests {
     fn backoff_doubles_up_to_its_cap_and_jitters_within_the_upper_half() {
         let policy = RetryPolicy { first_seconds: 30, max_seconds: 600, give_up_hours: 24 };
         let secs = |attempts, jitter| backoff(&policy, attempts, jitter).num_milliseconds() as f64 / 1000.0;
-        assert_eq!([secs(1, 1.0), secs(2, 1.0), secs(3, 1.0), secs(5, 1.0), secs(6, 1.0)], [30.0, 60.0, 120.0, 480.0, 600.0]);
+        assert_eq!(
+            [secs(1, 1.0), secs(2, 1.0), secs(3, 1.0), secs(5, 1.0), secs(6, 1.0)],
+            [30.0, 60.0, 120.0, 480.0, 600.0]
+        );
         assert_eq!(secs(40, 1.0), 600.0, "a large attempt count does not overflow");
         assert_eq!([secs(1, 0.0), secs(3, 0.5)], [15.0, 90.0]);
     }

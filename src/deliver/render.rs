@@ -47,10 +47,7 @@ pub fn facts(alert: &Alert) -> Vec<(String, String)> {
             facts.push((label.to_owned(), value.clone()));
         }
     }
-    facts.push((
-        "Window".to_owned(),
-        format!("{} to {}", rfc3339(alert.window_start), rfc3339(alert.window_end)),
-    ));
+    facts.push(("Window".to_owned(), format!("{} to {}", rfc3339(alert.window_start), rfc3339(alert.window_end))));
     facts.push(("Score".to_owned(), format!("{} = {}", alert.score.name, alert.score.value)));
     facts.push(("Alert id".to_owned(), alert.id.clone()));
     facts
@@ -75,10 +72,8 @@ pub fn commands(alert: &Alert) -> Vec<String> {
     if let (Some(vault), Some(object)) = (&alert.vault, &alert.object_name) {
         commands.push(format!("kvaudit secret-status {}", shell_quote(&format!("{vault}/{object}"))));
     }
-    let mut conditions = vec![
-        format!("time >= '{}'", rfc3339(alert.window_start)),
-        format!("time < '{}'", rfc3339(alert.window_end)),
-    ];
+    let mut conditions =
+        vec![format!("time >= '{}'", rfc3339(alert.window_start)), format!("time < '{}'", rfc3339(alert.window_end))];
     if let Some(vault) = &alert.vault {
         conditions.push(format!("vault = {}", sql_quote(vault)));
     }

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::outbox::{DeliveryState, Outbox};
 use super::DeliveryError;
+use super::outbox::{DeliveryState, Outbox};
 use crate::alert::{AlertStore, rfc3339};
 use crate::lake::LakePaths;
 

@@ -186,11 +186,8 @@ fn assert_no_secret(lake: &Path, texts: &[&str]) {
 }
 
 fn smtp_table(port: u16, tls: &str, ca: &Path, login: bool, timeout: u32) -> String {
-    let credentials = if login {
-        "username = \"kvaudit-it\"\npassword = { env = \"KVAUDIT_IT_SMTP_PASSWORD\" }\n"
-    } else {
-        ""
-    };
+    let credentials =
+        if login { "username = \"kvaudit-it\"\npassword = { env = \"KVAUDIT_IT_SMTP_PASSWORD\" }\n" } else { "" };
     format!(
         "[delivery.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{tls}\"\nfrom = \"kvaudit <kvaudit@contoso.example>\"\n\
          ca_file = \"{}\"\ntimeout_seconds = {timeout}\n{credentials}",
@@ -216,7 +213,11 @@ fn generated_alerts_arrive_by_mail_over_starttls_with_login_and_their_evidence()
         store.alerts().iter().filter(|a| a.state == AlertState::Open && a.severity >= Severity::Medium).collect();
     assert!(routed.len() >= 2, "the generated month raises alerts: {:?}", store.alerts().len());
 
-    let smtp = SmtpServer::start(dir.path(), free_port(), SmtpOptions { tls: "starttls", login: Some("kvaudit-it"), stall_seconds: 0 });
+    let smtp = SmtpServer::start(
+        dir.path(),
+        free_port(),
+        SmtpOptions { tls: "starttls", login: Some("kvaudit-it"), stall_seconds: 0 },
+    );
     let config = write_config(
         dir.path(),
         &format!(
@@ -312,7 +313,10 @@ fn smtp_down_for_a_while_then_up_delivers_every_alert_exactly_once() {
     let (down, down_log) = deliver_ok(&lake, &["--config", config, "--format", "json"]);
     let down: serde_json::Value = serde_json::from_str(down.trim()).unwrap();
     let soc = &down["channels"][0];
-    assert_eq!((soc["delivered"].as_u64(), soc["retrying"].as_u64(), soc["deferred"].as_u64()), (Some(0), Some(1), Some(4)));
+    assert_eq!(
+        (soc["delivered"].as_u64(), soc["retrying"].as_u64(), soc["deferred"].as_u64()),
+        (Some(0), Some(1), Some(4))
+    );
     assert!(soc["last_error"].as_str().unwrap().contains("unreachable"), "{soc}");
     let rows = statuses(&lake);
     assert_eq!(rows.len(), 5);
@@ -348,7 +352,8 @@ fn a_crash_between_send_and_record_resends_under_the_same_message_id() {
     let dir = tempfile::tempdir().unwrap();
     let (lake, ids) = lake_with(dir.path(), vec![raised(1, AlertKind::MassRetrieval, Severity::High, "kv-web-prod")]);
     // The server stores the mail, then keeps the client waiting for its reply.
-    let smtp = SmtpServer::start(dir.path(), free_port(), SmtpOptions { tls: "starttls", login: None, stall_seconds: 600 });
+    let smtp =
+        SmtpServer::start(dir.path(), free_port(), SmtpOptions { tls: "starttls", login: None, stall_seconds: 600 });
     let config = write_config(
         dir.path(),
         &format!(
@@ -380,7 +385,11 @@ fn a_crash_between_send_and_record_resends_under_the_same_message_id() {
     drop(smtp);
 
     // The next run (with a server that answers) sends it again, under the same Message-ID.
-    let smtp = SmtpServer::start(&dir.path().join("again"), free_port(), SmtpOptions { tls: "starttls", login: None, stall_seconds: 0 });
+    let smtp = SmtpServer::start(
+        &dir.path().join("again"),
+        free_port(),
+        SmtpOptions { tls: "starttls", login: None, stall_seconds: 0 },
+    );
     let config_text = std::fs::read_to_string(config).unwrap();
     let port_line = config_text.lines().find(|l| l.starts_with("port = ")).unwrap();
     let ca_line = config_text.lines().find(|l| l.starts_with("ca_file = ")).unwrap();
@@ -413,10 +422,12 @@ impl SmtpServer {
 #[test]
 fn low_alerts_wait_for_their_period_and_go_out_in_one_digest() {
     let dir = tempfile::tempdir().unwrap();
-    let mut alerts: Vec<Alert> = (0..3).map(|n| raised(n, AlertKind::StaleSecret, Severity::Low, "kv-web-dev")).collect();
+    let mut alerts: Vec<Alert> =
+        (0..3).map(|n| raised(n, AlertKind::StaleSecret, Severity::Low, "kv-web-dev")).collect();
     alerts.push(raised(9, AlertKind::MassRetrieval, Severity::High, "kv-web-prod"));
     let (lake, ids) = lake_with(dir.path(), alerts);
-    let smtp = SmtpServer::start(dir.path(), free_port(), SmtpOptions { tls: "starttls", login: None, stall_seconds: 0 });
+    let smtp =
+        SmtpServer::start(dir.path(), free_port(), SmtpOptions { tls: "starttls", login: None, stall_seconds: 0 });
     let text = format!(
         "{}\n[[channels]]\nname = \"soc\"\ntype = \"email\"\nto = [\"soc@contoso.example\"]\n\
          digest = {{ up_to_severity = \"low\", period_minutes = 60 }}\n[[routes]]\nchannels = [\"soc\"]\n",
@@ -543,7 +554,10 @@ fn webhooks_are_signed_retried_after_a_500_and_accepted_once() {
     let (first, first_log) = deliver_ok(&lake, &["--config", config, "--format", "json"]);
     let first: serde_json::Value = serde_json::from_str(first.trim()).unwrap();
     // A 500 is the receiver refusing one post, not the receiver down: every alert was tried.
-    assert_eq!((first["channels"][0]["retrying"].as_u64(), first["channels"][0]["deferred"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(
+        (first["channels"][0]["retrying"].as_u64(), first["channels"][0]["deferred"].as_u64()),
+        (Some(3), Some(0))
+    );
     assert!(first["channels"][0]["last_error"].as_str().unwrap().contains("HTTP 500"), "{first}");
     let (_, second_log) = deliver_ok(&lake, &["--config", config, "--flush"]);
     deliver_ok(&lake, &["--config", config, "--flush"]);
@@ -577,8 +591,10 @@ fn webhooks_are_signed_retried_after_a_500_and_accepted_once() {
         ));
     }
     // Both posts of an alert carry its delivery id: a receiver can drop a resend.
-    let by_id: BTreeSet<(&str, &str)> =
-        requests.iter().map(|r| (r.headers["x-kvaudit-alert"].as_str(), r.headers["x-kvaudit-delivery"].as_str())).collect();
+    let by_id: BTreeSet<(&str, &str)> = requests
+        .iter()
+        .map(|r| (r.headers["x-kvaudit-alert"].as_str(), r.headers["x-kvaudit-delivery"].as_str()))
+        .collect();
     assert_eq!(by_id.len(), 3);
     let rows = statuses(&lake);
     assert!(rows.iter().all(|r| r["state"] == "delivered" && r["attempts"] == 2), "{rows:?}");
@@ -637,7 +653,10 @@ fn a_literal_secret_or_a_missing_variable_is_refused_with_how_to_fix_it() {
     let base = "[delivery.smtp]\nhost = \"127.0.0.1\"\ntls = \"starttls\"\nusername = \"u\"\nfrom = \"k@contoso.example\"\n\
                 [[delivery.channels]]\nname = \"soc\"\ntype = \"email\"\nto = [\"soc@contoso.example\"]\n\
                 [[delivery.routes]]\nchannels = [\"soc\"]\n";
-    let literal = write_config(dir.path(), &base.replace("username = \"u\"\n", "username = \"u\"\npassword = \"Pa55-literal\"\n"));
+    let literal = write_config(
+        dir.path(),
+        &base.replace("username = \"u\"\n", "username = \"u\"\npassword = \"Pa55-literal\"\n"),
+    );
     let out = deliver(&lake, &["--config", literal.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

@@ -78,7 +78,7 @@ pub fn verify(
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -97,7 +97,10 @@ mod tests {
         let header = sign(b"key-1", now, body);
         assert!(header.starts_with(&format!("t={},v1=", now.timestamp())), "{header}");
         assert_eq!(verify(b"key-1", &header, body, now + Duration::seconds(30), 300), Ok(()));
-        assert_eq!(verify(b"key-1", &header, br#"{"id":"abd","kind":"new_ip"}"#, now, 300), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"key-1", &header, br#"{"id":"abd","kind":"new_ip"}"#, now, 300),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(verify(b"key-2", &header, body, now, 300), Err(SignatureError::Mismatch));
         assert_eq!(
             verify(b"key-1", &header, body, now + Duration::minutes(10), 300),
