@@ -86,6 +86,7 @@ fn main() {
             endpoint: url::Url::parse(&endpoint).unwrap(),
             credential: Credential::Sas(SasToken::new(&sas()).unwrap()),
             retry_for: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
             concurrency: 8,
             grace_hours: 2,
         },

@@ -7,7 +7,10 @@
 //! follows it.
 //!
 //! Invariant: a resolved [`Secret`] never prints its value: `Debug` and `Display` show
-//! where it came from only, so a secret cannot leak through a log line or an error.
+//! where it came from only, so a secret cannot leak through a log line or an error. Config
+//! text is parsed with [`parse_config`], whose errors name a line and column but never quote
+//! the file (the `toml` crate's own message quotes the offending line, which may hold the
+//! very secret being refused).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -64,12 +67,38 @@ impl fmt::Display for SecretRef {
     }
 }
 
+/// A config file that is not valid TOML for the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ConfigSyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses config text into `T`. Errors say where and why without quoting the text.
+pub fn parse_config<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigSyntaxError> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |span| span.start);
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+        ConfigSyntaxError { line, column, message: e.message().trim().to_string() }
+    })
+}
+
 /// What a secret field may hold in TOML: the table form, or (refused) a string.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum RawSecretRef {
-    Env { env: String },
-    File { file: PathBuf },
+    Env {
+        env: String,
+    },
+    File {
+        file: PathBuf,
+    },
+    // Matched only to refuse it with a helpful message; the value is never read or echoed.
+    #[allow(dead_code)]
     Literal(String),
 }
 
@@ -132,12 +161,13 @@ mod tests {
 
     #[test]
     fn references_parse_and_literals_are_refused_without_echo() {
-        let env: Smtp = toml::from_str(r#"password = { env = "KV_SMTP" }"#).unwrap();
+        let env: Smtp = parse_config(r#"password = { env = "KV_SMTP" }"#).unwrap();
         assert_eq!(env.password, SecretRef::Env("KV_SMTP".into()));
-        let file: Smtp = toml::from_str(r#"password = { file = "/run/secrets/smtp" }"#).unwrap();
+        let file: Smtp = parse_config(r#"password = { file = "/run/secrets/smtp" }"#).unwrap();
         assert_eq!(file.password, SecretRef::File("/run/secrets/smtp".into()));
 
-        let err = toml::from_str::<Smtp>(r#"password = "hunter2-literal""#).unwrap_err().to_string();
+        let err = parse_config::<Smtp>("# smtp\npassword = \"hunter2-literal\"").unwrap_err().to_string();
+        assert!(err.starts_with("line 2, column 12: "), "{err}");
         assert!(err.contains("never written in the config file"), "{err}");
         assert!(err.contains("{ env = "), "{err}");
         assert!(!err.contains("hunter2"), "the refusal echoes the secret: {err}");

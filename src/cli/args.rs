@@ -125,6 +125,10 @@ pub enum Command {
         /// in seconds.
         #[arg(long, default_value_t = 60)]
         retry_seconds: u64,
+        /// Seconds one request may wait for the service (to connect, or for the next bytes
+        /// of an answer) before it is a timeout, retried like the failures above.
+        #[arg(long, default_value_t = 30)]
+        request_timeout: u64,
         /// Print the summary as a line of text or as one JSON object.
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,

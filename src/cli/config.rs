@@ -22,6 +22,8 @@ pub struct Config {
     pub command: CommandConfig,
 }
 
+// Built once per process and matched once: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum CommandConfig {
     Ingest(IngestConfig),
     Query(QueryConfig),
@@ -111,13 +113,8 @@ pub struct FileConfig {
 fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
     let Some(path) = path else { return Ok(FileConfig::default()) };
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
-    // toml's own error text quotes the offending line, which may be a secret written
-    // literally (the very mistake `SecretRef` refuses): say where, and what, but not the line.
-    let file: FileConfig = toml::from_str(&text).map_err(|e| {
-        let line =
-            e.span().and_then(|span| text.get(..span.start)).map_or(1, |before| before.matches('\n').count() + 1);
-        anyhow::anyhow!("in the config file {}, line {line}: {}", path.display(), e.message().trim_end())
-    })?;
+    let file: FileConfig = kvaudit::secret_ref::parse_config(&text)
+        .map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
     let checks = [
         ("detect", file.detect.validate()),
         ("lifecycle", file.lifecycle.validate()),
@@ -144,7 +141,7 @@ fn parse_time(flag: &str, text: Option<String>) -> Result<Option<chrono::DateTim
 /// Where ingest reads from.
 pub enum IngestFrom {
     Local(PathBuf),
-    Blob(BlobIngestOptions),
+    Blob(Box<BlobIngestOptions>),
 }
 
 pub struct IngestConfig {
@@ -241,6 +238,7 @@ impl Config {
                 grace_hours,
                 downloads,
                 retry_seconds,
+                request_timeout,
             } => {
                 if workers == Some(0) {
                     bail!("--workers must be at least 1");
@@ -250,6 +248,9 @@ impl Config {
                 }
                 if downloads == 0 {
                     bail!("--downloads must be at least 1");
+                }
+                if request_timeout == 0 {
+                    bail!("--request-timeout must be at least 1 second");
                 }
                 let from = match BlobLocation::parse(&from) {
                     None => IngestFrom::Local(PathBuf::from(from)),
@@ -265,17 +266,18 @@ impl Config {
                             None => BlobConfig::public_endpoint(&location.account),
                         };
                         let credential = sas_credential(sas_file)?.map_or(Credential::EntraId, Credential::Sas);
-                        IngestFrom::Blob(BlobIngestOptions {
+                        IngestFrom::Blob(Box::new(BlobIngestOptions {
                             config: BlobConfig {
                                 location,
                                 endpoint,
                                 credential,
                                 retry_for: std::time::Duration::from_secs(retry_seconds),
+                                request_timeout: std::time::Duration::from_secs(request_timeout),
                                 concurrency: downloads,
                                 grace_hours,
                             },
                             chunk_bytes: 4 << 20,
-                        })
+                        }))
                     }
                 };
                 let follow = if follow { Some(parse_interval(&interval)?) } else { None };

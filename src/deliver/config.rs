@@ -320,8 +320,7 @@ mod tests {
     use crate::alert::AlertKind;
 
     fn parse(text: &str) -> Result<DeliveryConfig, String> {
-        // The message only: toml's full error quotes the offending line (see `cli/config.rs`).
-        let config: DeliveryConfig = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let config: DeliveryConfig = crate::secret_ref::parse_config(text).map_err(|e| e.to_string())?;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }

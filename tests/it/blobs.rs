@@ -185,6 +185,7 @@ fn reading_at_the_end_of_a_blob_is_no_new_data() {
         endpoint: url::Url::parse(&azurite.endpoint()).unwrap(),
         credential: Credential::Sas(SasToken::new(&account_sas()).unwrap()),
         retry_for: std::time::Duration::from_secs(5),
+        request_timeout: std::time::Duration::from_secs(5),
         concurrency: 2,
         grace_hours: 2,
     })
@@ -351,4 +352,50 @@ fn follow_keeps_pulling_and_stops_cleanly_on_sigterm() {
         .sum();
     assert_eq!(records, 2);
     assert_eq!(lake_keys(&lake).len(), 2);
+}
+
+#[test]
+fn a_service_that_accepts_and_never_answers_times_out_and_the_run_fails_naming_the_account() {
+    // A black hole: connections are accepted and held open, and nothing is ever answered.
+    // Without a request timeout of our own, the run would wait on it forever.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let mut child = kvaudit()
+        .args(["--lake", lake.to_str().unwrap(), "ingest", "--from", &format!("az://{ACCOUNT}/c1"), "--no-progress"])
+        .args(["--blob-endpoint", &format!("http://127.0.0.1:{port}/{ACCOUNT}")])
+        .args(["--request-timeout", "1", "--retry-seconds", "3"])
+        .env("KVAUDIT_SAS_TOKEN", account_sas())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A liveness guard, not a benchmark: a run that is still waiting after a minute hangs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("ingest still waits on a service that never answers");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    let error: Vec<_> = stderr.lines().filter(|l| l.starts_with("kvaudit: error:")).collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(error[0].contains(ACCOUNT) && error[0].contains("cannot reach"), "{stderr}");
+    assert!(
+        error[0].contains("no answer within the request timeout of 1 s"),
+        "the reason should be the timeout: {stderr}"
+    );
 }

@@ -1,7 +1,9 @@
 //! The container client: listing (flat and one folder level at a time), range reads, and
 //! the health check. Every call goes through `azure_storage_blob`'s pipeline, whose retry
 //! policy retries timeouts, 408/429/5xx and dropped connections with exponential backoff
-//! and jitter, within `retry_for`.
+//! and jitter, within `retry_for`. Requests go through our own `reqwest` client so that
+//! `request_timeout` bounds a hung connection (connect, and each wait for bytes); the
+//! SDK's default client waits 60 s and cannot be configured.
 //!
 //! One exception, on purpose: `azure_storage_blob` 1.1.0 removed
 //! `list_blobs_hierarchical` (changelog of 1.1.0-beta.2), so a listing with a delimiter is
@@ -17,7 +19,8 @@ use azure_core::error::ErrorKind;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{
-    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, Request, RetryOptions, StatusCode, Url,
+    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, Request, RetryOptions, StatusCode, Transport,
+    Url,
 };
 use azure_storage_blob::models::{BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, HttpRange};
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
@@ -85,6 +88,21 @@ pub struct BlobStore {
     redactor: Redactor,
 }
 
+/// Whether a transport error was a timeout somewhere down its chain of causes (the retry
+/// policy's own message, on top, only says that it gave up).
+fn timed_out(error: &azure_core::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<reqwest::Error>().is_some_and(reqwest::Error::is_timeout)
+            || e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// `x-ms-version` of the requests sent outside the SDK's typed clients.
 const API_VERSION: &str = "2025-01-05";
 
@@ -105,7 +123,15 @@ impl BlobStore {
                 .unwrap_or(azure_core::time::Duration::seconds(60)),
             max_delay: azure_core::time::Duration::seconds(10),
         });
-        let client_options = ClientOptions { retry, ..Default::default() };
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.request_timeout)
+            .read_timeout(config.request_timeout)
+            // The Blob service never redirects; following one could send the SAS elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| BlobError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let client_options =
+            ClientOptions { retry, transport: Some(Transport::new(Arc::new(http))), ..Default::default() };
         let options = BlobContainerClientOptions { client_options: client_options.clone(), ..Default::default() };
         let account = config.location.account.clone();
         let container = BlobContainerClient::new(url.clone(), token.clone(), Some(options))
@@ -139,6 +165,12 @@ impl BlobStore {
                     status => format!("the service answered {} {code}", u16::from(status)),
                 }
             }
+            ErrorKind::Connection | ErrorKind::Io if timed_out(&error) => format!(
+                "cannot reach {}: no answer within the request timeout of {} s, retried for {} s",
+                self.config.endpoint.as_str().trim_end_matches('/'),
+                self.config.request_timeout.as_secs(),
+                self.config.retry_for.as_secs()
+            ),
             ErrorKind::Connection | ErrorKind::Io => {
                 format!("cannot reach {} ({})", self.config.endpoint.as_str().trim_end_matches('/'), error)
             }
@@ -348,6 +380,7 @@ mod tests {
             endpoint: Url::parse(&format!("http://127.0.0.1:{port}/acct")).unwrap(),
             credential: Credential::Sas(super::super::SasToken::new("sv=1&sig=x").unwrap()),
             retry_for: std::time::Duration::from_secs(1),
+            request_timeout: std::time::Duration::from_secs(5),
             concurrency: 1,
             grace_hours: 2,
         };

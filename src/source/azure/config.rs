@@ -115,6 +115,10 @@ pub struct BlobConfig {
     /// How long transient failures (timeouts, 5xx, 429, dropped connections) are retried
     /// before a request fails.
     pub retry_for: std::time::Duration,
+    /// How long one request may wait for the service (to connect, or between two reads of
+    /// an answer) before it counts as a timeout and is retried: a connection that hangs
+    /// without failing must not stall a run forever.
+    pub request_timeout: std::time::Duration,
     /// Blobs downloaded at once.
     pub concurrency: usize,
     /// Hours before the newest hour seen that every run lists again: the service can
@@ -171,6 +175,7 @@ mod tests {
             endpoint: Url::parse("http://127.0.0.1:10000/devstoreaccount1").unwrap(),
             credential: Credential::EntraId,
             retry_for: std::time::Duration::from_secs(1),
+            request_timeout: std::time::Duration::from_secs(5),
             concurrency: 1,
             grace_hours: 2,
         };
