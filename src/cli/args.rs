@@ -103,6 +103,27 @@ pub enum TokenAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum DeliverAction {
+    /// Show the delivery state of each alert on each channel (from the outbox).
+    Status {
+        /// Only this alert.
+        #[arg(long)]
+        alert: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+    /// Check that the SMTP server answers (connect, TLS, login) and that each webhook's host
+    /// accepts connections; exits non-zero if one does not.
+    Check {
+        /// The configuration file with the [delivery] table.
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read new Key Vault log records from files or Blob Storage into the lake
     /// (incremental, idempotent).
@@ -398,6 +419,23 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Deliver alerts by email and webhook, once: enqueue new alerts into the outbox
+    /// (<lake>/alerts/outbox.jsonl), send what is due, print a summary. Failed sends are
+    /// retried by later runs, with backoff. `deliver status` shows the state per alert.
+    #[command(subcommand_negates_reqs = true)]
+    Deliver {
+        #[command(subcommand)]
+        action: Option<DeliverAction>,
+        /// The configuration file with the [delivery] table (channels, routes, SMTP server).
+        #[arg(long, env = "KVAUDIT_CONFIG")]
+        config: Option<PathBuf>,
+        /// Send every open entry now: retries before their time, digests before their
+        /// period ends (for example once a channel is back).
+        #[arg(long)]
+        flush: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: SummaryFormat,
     },
     /// Generate a month of logs, ingest them, and show what kvaudit sees.
     Demo {

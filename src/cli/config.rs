@@ -13,8 +13,8 @@ use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{
-    Args, Command, CompactOrder, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, RoleArg,
-    SummaryFormat, TokenAction,
+    Args, Command, CompactOrder, DeliverAction, ExportAction, ExportFileFormat, InventoryAction, ObjectType,
+    ResultFormat, RoleArg, SummaryFormat, TokenAction,
 };
 
 pub struct Config {
@@ -41,6 +41,7 @@ pub enum CommandConfig {
     Retention { options: kvaudit::retention::RetentionOptions, json: bool },
     Serve(Box<ServeCommandConfig>),
     TokenNew { name: String, role: kvaudit::api::auth::Role, vaults: Vec<String> },
+    Deliver(DeliverConfig),
 }
 
 /// `kvaudit serve`: the service's tables and the detection settings of one config file.
@@ -64,6 +65,13 @@ fn read_serve_config(path: &std::path::Path, listen: Option<String>) -> Result<S
     let FileConfig { detect: policy, lifecycle, practice, .. } = read_policy(Some(path))?;
     let detect = kvaudit::detect::DetectOptions { from: None, to: None, policy, lifecycle, practice };
     Ok(ServeCommandConfig { path: path.to_path_buf(), serve, detect })
+}
+
+/// `kvaudit deliver`: one run, the status view, or the health check.
+pub enum DeliverConfig {
+    Run { delivery: kvaudit::deliver::DeliveryConfig, flush: bool, json: bool },
+    Status { alert: Option<String>, json: bool },
+    Check { delivery: kvaudit::deliver::DeliveryConfig, json: bool },
 }
 
 pub struct SecretStatusConfig {
@@ -124,6 +132,9 @@ pub struct FileConfig {
     pub practice: PracticePolicy,
     #[serde(default)]
     pub retention: kvaudit::retention::RetentionConfig,
+    /// Alert delivery (`kvaudit deliver`, `serve`).
+    #[serde(default)]
+    pub delivery: Option<kvaudit::deliver::DeliveryConfig>,
 }
 
 /// The `[detect]`, `[lifecycle]` and `[practice]` tables of the config file (defaults
@@ -140,6 +151,9 @@ fn read_policy(path: Option<&std::path::Path>) -> Result<FileConfig> {
     ];
     for (table, check) in checks {
         check.map_err(|e| anyhow::anyhow!("in the config file {}: [{table}] {e}", path.display()))?;
+    }
+    if let Some(delivery) = &file.delivery {
+        delivery.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [delivery] {e}", path.display()))?;
     }
     Ok(file)
 }
@@ -543,6 +557,26 @@ impl Config {
                     bail!("--vault must name a vault (letters, digits and dashes), not {bad:?}");
                 }
                 CommandConfig::TokenNew { name, role, vaults }
+            }
+            Command::Deliver { action, config, flush, format } => {
+                let json = format == SummaryFormat::Json;
+                let delivery = |config: Option<PathBuf>| -> Result<kvaudit::deliver::DeliveryConfig> {
+                    let path = config
+                        .context("--config is required: the config file's [delivery] table names the channels")?;
+                    read_policy(Some(&path))?
+                        .delivery
+                        .with_context(|| format!("the config file {} has no [delivery] table", path.display()))
+                };
+                CommandConfig::Deliver(match action {
+                    None => DeliverConfig::Run { delivery: delivery(config)?, flush, json },
+                    Some(DeliverAction::Status { alert, format }) => {
+                        DeliverConfig::Status { alert, json: format == SummaryFormat::Json }
+                    }
+                    Some(DeliverAction::Check { config: check_config, format }) => DeliverConfig::Check {
+                        delivery: delivery(check_config.or(config))?,
+                        json: format == SummaryFormat::Json,
+                    },
+                })
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

@@ -3,6 +3,7 @@
 pub mod args;
 mod compact;
 mod config;
+mod deliver;
 mod demo;
 mod detect;
 mod evaluate;
@@ -41,6 +42,7 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::Retention { options, json } => retention::run(&options, json),
         CommandConfig::Serve(c) => serve::run(&config.lake, *c),
         CommandConfig::TokenNew { name, role, vaults } => serve::new_token(&name, role, &vaults),
+        CommandConfig::Deliver(c) => deliver::run(&config.lake, c),
     }
 }
 

@@ -39,6 +39,11 @@ impl LakeLock {
         Self::acquire_file(lake, lake.service_lock_file())
     }
 
+    /// Takes alert delivery's lock (the outbox), or says who holds it.
+    pub fn acquire_delivery(lake: &LakePaths) -> Result<Self> {
+        Self::acquire_file(lake, lake.deliver_lock_file())
+    }
+
     fn acquire_file(lake: &LakePaths, path: std::path::PathBuf) -> Result<Self> {
         std::fs::create_dir_all(lake.state_dir()).at(lake.state_dir())?;
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).at(&path)?;

@@ -12,6 +12,8 @@
 //! <lake>/_audit/api.jsonl                                who used the API for what (append-only)
 //! <lake>/_exports/<id>/                                  exports started through the API
 //! <lake>/alerts/suppressions.json                        API suppressions and their expiry
+//! <lake>/_state/deliver.lock                             one alert delivery at a time
+//! <lake>/alerts/outbox.jsonl                             delivery state per alert × channel
 //! <lake>/_state/blob-listing.json                        newest hour listed per vault folder
 //! <lake>/_state/redaction_salt                           the key of redacted values' hashes (0600)
 //! <lake>/_state/manifests/date=YYYY-MM-DD.json           a partition's last compaction switch
@@ -181,6 +183,11 @@ impl LakePaths {
         self.root.join("alerts").join("suppressions.json")
     }
 
+    /// Alert delivery's lock: one process at a time sends from the outbox.
+    pub fn deliver_lock_file(&self) -> PathBuf {
+        self.state_dir().join("deliver.lock")
+    }
+
     /// What the detector remembers between runs (where the last run ended).
     pub fn detector_state_file(&self) -> PathBuf {
         self.state_dir().join("detector.json")
@@ -230,6 +237,11 @@ impl LakePaths {
     /// Every alert raised, with its state.
     pub fn alerts_file(&self) -> PathBuf {
         self.root.join("alerts").join("alerts.jsonl")
+    }
+
+    /// Delivery state of every alert on every channel (`deliver::outbox`).
+    pub fn outbox_file(&self) -> PathBuf {
+        self.root.join("alerts").join("outbox.jsonl")
     }
 
     pub fn commit_file(&self, run: &RunId, seq: u32) -> PathBuf {

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod compact;
 mod crash;
+mod deliver;
 mod detect;
 mod export;
 mod fixtures;
