@@ -5,6 +5,7 @@
 import { api, query, seg } from "./api.js";
 import { h, note, replace, facts, table, fmtNumber, fmtTime, cssToken, unavailable } from "./dom.js";
 import { heatmap, meter } from "./charts.js";
+import { identityCell } from "./overview.js";
 
 export async function renderList(root) {
   let data;
@@ -15,7 +16,7 @@ export async function renderList(root) {
     return;
   }
   const rows = data.top_identities;
-  if (!Array.isArray(rows)) {
+  if (!Array.isArray(rows) || (Array.isArray(data.sections) && !data.sections.includes("top_identities"))) {
     replace(root, h("h2", {}, "Identities"), note("Not available to your role.", "note unavailable"));
     return;
   }
@@ -27,7 +28,7 @@ export async function renderList(root) {
       ? table(
           ["Identity", "Type", "Vaults", "Calls", "Days active"],
           rows.map((r) => [
-            h("a", { href: `#identity/${encodeURIComponent(r.identity)}` }, r.identity),
+            identityCell(r),
             r.identity_type,
             Array.isArray(r.vaults) ? r.vaults.join(", ") : fmtNumber(r.vaults),
             h("span", { class: "num-meter" }, fmtNumber(r.calls), meter(Number(r.calls) || 0, max, "calls")),
@@ -69,18 +70,23 @@ export async function renderDetail(root, oid) {
           ["Type", b.identity_type],
           history.from ? ["Baseline history", `${fmtTime(history.from)} → ${fmtTime(history.to)}`] : null,
           history.days !== undefined ? ["Days", fmtNumber(history.days)] : null,
+          b.calls !== undefined ? ["Calls", fmtNumber(b.calls)] : null,
+          b.days_active !== undefined ? ["Days active", fmtNumber(b.days_active)] : null,
+          Array.isArray(b.vaults) && b.vaults.length
+            ? ["Vaults", h("span", {}, b.vaults.map((v) => h("span", { class: "badge" }, `${v.vault ?? v} ${v.calls !== undefined ? `· ${fmtNumber(v.calls)}` : ""}`)))]
+            : null,
         ])),
         h("section", { class: "card", id: "networks" }, h("h3", {}, `Networks · ${nets.length}`), nets.length
-          ? table(["Network", "Calls"], nets.map((n) => [h("code", {}, n.network), n.calls === undefined ? "–" : fmtNumber(n.calls)]), { class: "grid compact" })
+          ? table(["Network", "Addresses", "Calls"], nets.map((n) => [h("code", {}, n.network), n.addresses === undefined ? "–" : Array.isArray(n.addresses) ? n.addresses.join(", ") : fmtNumber(n.addresses), n.calls === undefined ? "–" : fmtNumber(n.calls)]), { class: "grid compact", id: "networks-table" })
           : note("No network recorded."))),
       h("section", { class: "card wide" }, h("h3", {}, "Calls by hour of week (UTC)"),
         matrix ? heatmap(matrix, { id: "heatmap" }) : note("No hourly baseline.")),
       h("div", { class: "cards" },
         h("section", { class: "card", id: "objects" }, h("h3", {}, `Objects read · ${objects.length}`), objects.length
-          ? table(["Vault", "Object", "Calls"], objects.map((o) => [o.vault, o.object ?? o.object_name, h("span", { class: "num-meter" }, fmtNumber(o.calls), meter(Number(o.calls) || 0, maxObj))]), { class: "grid compact" })
+          ? table(["Vault", "Object", "Type", "Calls", "Last seen"], objects.map((o) => [o.vault, o.object ?? o.object_name, o.object_type, h("span", { class: "num-meter" }, fmtNumber(o.calls), meter(Number(o.calls) || 0, maxObj)), fmtTime(o.last_seen)]), { class: "grid compact", id: "objects-table" })
           : note("No object read.")),
         h("section", { class: "card", id: "operations" }, h("h3", {}, `Operations · ${ops.length}`), ops.length
-          ? table(["Operation", "Calls", "Days"], ops.map((o) => [o.operation, h("span", { class: "num-meter" }, fmtNumber(o.calls), meter(Number(o.calls) || 0, maxOp)), fmtNumber(o.days)]), { class: "grid compact" })
+          ? table(["Operation", "Calls", "Days"], ops.map((o) => [o.operation, h("span", { class: "num-meter" }, fmtNumber(o.calls), meter(Number(o.calls) || 0, maxOp)), fmtNumber(o.days)]), { class: "grid compact", id: "operations-table" })
           : note("No operation recorded."))),
     ),
   );

@@ -48,12 +48,15 @@ export async function render(root) {
     replace(root, h("h2", {}, "Overview"), unavailable(e));
     return;
   }
+  // `sections` names the parts this role may see; the others come as empty lists, which
+  // must read "not available to your role", not "nothing there".
+  const part = (name) => (!Array.isArray(data.sections) || data.sections.includes(name) ? data[name] : null);
   replace(
     root,
     h("div", { class: "view-head" }, h("h2", {}, "Overview"), h("span", { class: "muted" }, `as of ${fmtTime(data.as_of)}`), picker),
-    h("div", { class: "cards" }, ingestCard(data.ingest), lifecycleCard(data.lifecycle)),
-    eventsCard(data.events_per_day),
-    h("div", { class: "cards" }, alertsCard(data.alerts_open_by_kind), identitiesCard(data.top_identities)),
+    h("div", { class: "cards" }, ingestCard(part("ingest")), lifecycleCard(part("lifecycle"))),
+    eventsCard(part("events_per_day")),
+    h("div", { class: "cards" }, alertsCard(part("alerts_open_by_kind")), identitiesCard(part("top_identities"))),
   );
 }
 
@@ -64,12 +67,14 @@ function card(title, id, ...body) {
 function ingestCard(ingest) {
   if (!ingest) return card("Ingest health", "ingest", note("Not available to your role.", "note unavailable"));
   const lag = ingest.lag_seconds;
-  const health = ingest.last_error || lag > LAG_BAD_SECONDS ? "bad" : lag > LAG_WARN_SECONDS ? "warn" : "ok";
+  const error = ingest.last_error || ingest.last_detection_error;
+  const health = error || lag > LAG_BAD_SECONDS ? "bad" : lag > LAG_WARN_SECONDS || lag === null || lag === undefined ? "warn" : "ok";
   const verdict = {
-    bad: ingest.last_error ? "Ingest is failing" : "Ingest is behind",
-    warn: "Ingest is slow",
+    bad: ingest.last_error ? "Ingest is failing" : ingest.last_detection_error ? "Detection is failing" : "Ingest is behind",
+    warn: lag === null || lag === undefined ? "No events ingested yet" : "Ingest is slow",
     ok: "Ingest is up to date",
   }[health];
+  const sources = Array.isArray(ingest.sources) ? ingest.sources : [];
   return h(
     "section",
     { class: `card health-${health}`, id: "ingest", "data-health": health },
@@ -78,10 +83,20 @@ function ingestCard(ingest) {
     facts([
       ["Lag", h("strong", { class: "lag" }, fmtDuration(lag))],
       ["Last run", fmtTime(ingest.last_run)],
-      ["Records", fmtNumber(ingest.records)],
+      ingest.newest_event !== undefined ? ["Newest event", fmtTime(ingest.newest_event)] : null,
+      ["Records", h("span", { id: "ingest-records" }, fmtNumber(ingest.records))],
       ["Quarantined", h("span", { class: ingest.quarantined > 0 ? "warn-text" : "" }, fmtNumber(ingest.quarantined))],
+      ingest.last_detection !== undefined ? ["Last detection", fmtTime(ingest.last_detection)] : null,
+      ingest.cycles !== undefined ? ["Cycles", fmtNumber(ingest.cycles)] : null,
       ingest.last_error ? ["Last error", h("span", { class: "error-text" }, ingest.last_error)] : null,
+      ingest.last_detection_error ? ["Detection error", h("span", { class: "error-text" }, ingest.last_detection_error)] : null,
     ]),
+    sources.length > 1 || sources.some((sr) => sr.last_error)
+      ? table(["Source", "Last run", "Records", "Quarantined", "Error"],
+          sources.map((sr) => [sr.source, fmtTime(sr.last_run), fmtNumber(sr.last_records), fmtNumber(sr.last_quarantined),
+            sr.last_error ? h("span", { class: "error-text" }, sr.last_error) : "–"]),
+          { class: "grid compact sources" })
+      : null,
   );
 }
 
@@ -179,7 +194,7 @@ function identitiesCard(rows) {
     table(
       ["Identity", "Type", "Vaults", "Calls", "Days active"],
       rows.map((r) => [
-        h("a", { href: `#identity/${encodeURIComponent(r.identity)}` }, r.identity),
+        identityCell(r),
         r.identity_type,
         Array.isArray(r.vaults) ? r.vaults.join(", ") : fmtNumber(r.vaults),
         h("span", { class: "num-meter" }, fmtNumber(r.calls), meter(Number(r.calls) || 0, max, "calls")),
@@ -188,4 +203,13 @@ function identitiesCard(rows) {
       { id: "top-identities-table", rowAttrs: (i) => ({ "data-identity": rows[i].identity, "data-type": cssToken(rows[i].identity_type) }) },
     ),
   );
+}
+
+// The identity's readable name (UPN, else app id) with its object id under it, linked to
+// its baseline.
+export function identityCell(r) {
+  const name = r.upn || r.identity_upn || r.appid || r.identity_appid;
+  return h("span", { class: "identity" },
+    h("a", { href: `#identity/${encodeURIComponent(r.identity)}` }, name || r.identity),
+    name ? h("span", { class: "muted small" }, r.identity) : null);
 }
