@@ -5,9 +5,12 @@
 //! ← `ingest` (bytes → lake, with checkpoints and quarantine) → `lake` (paths, schema,
 //! Parquet files) ← `query` (DataFusion over the lake). `generate` writes synthetic logs in
 //! the archive layout and depends on nothing else here. The binary (`main.rs`, `cli/`)
-//! wires the parts together; nothing in the library depends on it.
+//! wires the parts together; nothing in the library depends on it. `serve` runs ingest and
+//! `detect` on a schedule behind `api`, the HTTP API, which reads the lake through `alert`,
+//! `status`, `export` and `query`.
 
 pub mod alert;
+pub mod api;
 pub mod detect;
 pub mod evaluate;
 pub mod export;
@@ -19,5 +22,6 @@ pub mod lake;
 pub mod query;
 pub mod record;
 pub mod secret_ref;
+pub mod serve;
 pub mod source;
 pub mod status;

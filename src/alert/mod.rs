@@ -12,6 +12,7 @@
 pub mod id;
 pub mod rfc3339;
 pub mod store;
+pub mod suppressions;
 pub mod table;
 
 use chrono::{DateTime, Utc};

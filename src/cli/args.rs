@@ -70,6 +70,32 @@ pub enum ExportAction {
     },
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RoleArg {
+    Analyst,
+    Owner,
+    Auditor,
+    Admin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a new API token: prints the token once, and the lines to paste into
+    /// kvaudit.toml (which hold only its SHA-256).
+    New {
+        /// Who the token is for (shown in the audit log): letters, digits, - _ . @.
+        #[arg(long)]
+        name: String,
+        /// analyst: alerts; owner: secret status of its vaults; auditor: exports and
+        /// read-only; admin: everything, with suppressions and SQL.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Limit the token to this vault (repeatable); default: every vault.
+        #[arg(long = "vault")]
+        vaults: Vec<String>,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read new Key Vault log records from files or Blob Storage into the lake
@@ -296,6 +322,21 @@ pub enum Command {
         /// Format of the event files.
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFileFormat,
+    },
+    /// Run the service: ingest the config's sources on a schedule, detect after each ingest,
+    /// and serve the HTTP API and dashboard, until SIGTERM or Ctrl-C.
+    Serve {
+        /// The configuration file: [serve], [[source]], [api] and the detection tables.
+        #[arg(long, env = "KVAUDIT_CONFIG", default_value = "kvaudit.toml")]
+        config: PathBuf,
+        /// Listen on this address instead of [serve] listen (port 0: any free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// API tokens for `kvaudit serve`.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Generate a month of logs, ingest them, and show what kvaudit sees.
     Demo {

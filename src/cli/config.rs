@@ -13,7 +13,8 @@ use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
 use super::args::{
-    Args, Command, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, SummaryFormat,
+    Args, Command, ExportAction, ExportFileFormat, InventoryAction, ObjectType, ResultFormat, RoleArg, SummaryFormat,
+    TokenAction,
 };
 
 pub struct Config {
@@ -34,6 +35,31 @@ pub enum CommandConfig {
     RotationPlan(SecretStatusConfig),
     RotationCheck { vault: String, secret: String, since: chrono::DateTime<chrono::Utc>, json: bool },
     Export(ExportConfig),
+    Serve(Box<ServeCommandConfig>),
+    TokenNew { name: String, role: kvaudit::api::auth::Role, vaults: Vec<String> },
+}
+
+/// `kvaudit serve`: the service's tables and the detection settings of one config file.
+pub struct ServeCommandConfig {
+    pub path: PathBuf,
+    pub serve: kvaudit::serve::ServeConfig,
+    pub detect: kvaudit::detect::DetectOptions,
+}
+
+/// Reads the config file of `kvaudit serve`. A literal secret in it is refused with the
+/// line, and how to reference the secret instead; the secret itself is never repeated.
+fn read_serve_config(path: &std::path::Path, listen: Option<String>) -> Result<ServeCommandConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
+    let mut serve = kvaudit::serve::ServeConfig::from_toml(&text)
+        .map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
+    if let Some(listen) = listen {
+        serve.listen = listen
+            .parse()
+            .with_context(|| format!("--listen must be an address and port like 127.0.0.1:8080, not {listen:?}"))?;
+    }
+    let FileConfig { detect: policy, lifecycle, practice } = read_policy(Some(path))?;
+    let detect = kvaudit::detect::DetectOptions { from: None, to: None, policy, lifecycle, practice };
+    Ok(ServeCommandConfig { path: path.to_path_buf(), serve, detect })
 }
 
 pub struct SecretStatusConfig {
@@ -404,6 +430,25 @@ impl Config {
                 let scope = kvaudit::export::ExportScope::new(from, to, vault.as_deref(), identity.as_deref(), format)?;
                 let out = out.context("--out is required")?;
                 CommandConfig::Export(ExportConfig::Write { scope, out })
+            }
+            Command::Serve { config, listen } => CommandConfig::Serve(Box::new(read_serve_config(&config, listen)?)),
+            Command::Token { action: TokenAction::New { name, role, vaults } } => {
+                let role = match role {
+                    RoleArg::Analyst => kvaudit::api::auth::Role::Analyst,
+                    RoleArg::Owner => kvaudit::api::auth::Role::Owner,
+                    RoleArg::Auditor => kvaudit::api::auth::Role::Auditor,
+                    RoleArg::Admin => kvaudit::api::auth::Role::Admin,
+                };
+                let ok = |s: &str| {
+                    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+                };
+                if !ok(&name) {
+                    bail!("--name must be 1 to 64 letters, digits or - _ . @, not {name:?}");
+                }
+                if let Some(bad) = vaults.iter().find(|v| !ok(v)) {
+                    bail!("--vault must name a vault (letters, digits and dashes), not {bad:?}");
+                }
+                CommandConfig::TokenNew { name, role, vaults }
             }
             Command::Demo { logs, days, seed } => {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })

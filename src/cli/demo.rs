@@ -1,10 +1,34 @@
-//! `kvaudit demo`: the whole pipeline on generated data, then a short tour of what to ask.
+//! `kvaudit demo`: the whole pipeline on generated data, a short tour of what to ask, and
+//! the `kvaudit serve` command (with a config and a token it writes) to see the dashboard.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use kvaudit::lake::LakePaths;
 use kvaudit::query::{QuerySession, SessionOptions, output, registry};
 
 use super::config::{DemoConfig, IngestConfig, IngestFrom};
+
+/// The demo's `kvaudit serve` config and the token it accepts.
+struct DemoServe {
+    path: std::path::PathBuf,
+    token: String,
+}
+
+/// Writes `<logs>/kvaudit.toml`: the demo logs as the source, a fresh admin token's hash.
+fn write_serve_config(logs: &std::path::Path) -> Result<DemoServe> {
+    use kvaudit::api::auth::{Role, config_lines, new_token, token_sha256};
+    let token = new_token().context("reading random bytes from the operating system")?;
+    let logs = std::fs::canonicalize(logs)?;
+    let text = format!(
+        "# Written by `kvaudit demo`: `kvaudit serve` over the demo's logs.\n\
+         [serve]\ninterval = \"5m\"\nlisten = \"127.0.0.1:8080\"\n\n\
+         [[source]]\nfrom = {:?}\n\n{}",
+        logs.join("insights-logs-auditevent").display().to_string(),
+        config_lines("demo-admin", Role::Admin, &[], &token_sha256(&token)),
+    );
+    let path = logs.join("kvaudit.toml");
+    std::fs::write(&path, text)?;
+    Ok(DemoServe { path, token })
+}
 
 pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     let options = kvaudit::generate::GenerateOptions {
@@ -103,6 +127,12 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     }
 
     let lake_flag = format!("--lake {}", lake.root().display());
+    let config = write_serve_config(&config.logs)?;
+    println!("\n6. See it in the dashboard: this serves the demo lake (and keeps ingesting its logs):\n");
+    println!("  kvaudit {lake_flag} serve --config {}", config.path.display());
+    println!("\n   then open http://127.0.0.1:8080/ and sign in with the demo's admin token (valid for this");
+    println!("   demo config only; make your own with `kvaudit token new`):\n");
+    println!("  {}", config.token);
     println!("\nTry next:");
     println!("  kvaudit {lake_flag} secrets --state unread");
     println!(

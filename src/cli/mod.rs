@@ -11,6 +11,7 @@ mod ingest;
 mod inventory;
 mod query;
 mod secrets;
+mod serve;
 
 use anyhow::Result;
 
@@ -34,6 +35,8 @@ pub fn run(args: args::Args) -> Result<()> {
             secrets::rotation_check(&config.lake, (&vault, &secret), since, json)
         }
         CommandConfig::Export(c) => export::run(&config.lake, c),
+        CommandConfig::Serve(c) => serve::run(&config.lake, *c),
+        CommandConfig::TokenNew { name, role, vaults } => serve::new_token(&name, role, &vaults),
     }
 }
 

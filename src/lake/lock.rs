@@ -1,4 +1,4 @@
-//! One writer per lake. The lock is an OS file lock on `_state/lake.lock`, so it is
+//! One writer per lake (and one detector, and one service). The lock is an OS file lock on `_state/lake.lock`, so it is
 //! released when the process dies, however it dies; the file holds the holder's pid and
 //! start time only to tell a waiting user who has it.
 
@@ -23,6 +23,13 @@ impl LakeLock {
     /// from the writer lock so that detection can run while ingest appends.
     pub fn acquire_detector(lake: &LakePaths) -> Result<Self> {
         Self::acquire_file(lake, lake.detect_lock_file())
+    }
+
+    /// Takes the service's lock: one `kvaudit serve` per lake. It is apart from the writer
+    /// and detector locks, which the service takes and releases around each ingest and
+    /// detection, so that a one-off command can still run between two cycles.
+    pub fn acquire_service(lake: &LakePaths) -> Result<Self> {
+        Self::acquire_file(lake, lake.service_lock_file())
     }
 
     fn acquire_file(lake: &LakePaths, path: std::path::PathBuf) -> Result<Self> {

@@ -7,6 +7,11 @@
 //! <lake>/_state/commits/<run>-<n>.json                   commits written, not yet applied
 //! <lake>/_state/staging/<run>/...                        files of commits in progress
 //! <lake>/_state/lake.lock                                one writer at a time
+//! <lake>/_state/serve.lock                               one `kvaudit serve` at a time
+//! <lake>/_state/serve.json                               the service's ingest state
+//! <lake>/_audit/api.jsonl                                who used the API for what (append-only)
+//! <lake>/_exports/<id>/                                  exports started through the API
+//! <lake>/alerts/suppressions.json                        API suppressions and their expiry
 //! <lake>/_state/blob-listing.json                        newest hour listed per vault folder
 //! <lake>/_state/redaction_salt                           the key of redacted values' hashes (0600)
 //! ```
@@ -102,6 +107,31 @@ impl LakePaths {
     /// The detector's lock: one detection run at a time writes baselines and alerts.
     pub fn detect_lock_file(&self) -> PathBuf {
         self.state_dir().join("detect.lock")
+    }
+
+    /// One `kvaudit serve` per lake.
+    pub fn service_lock_file(&self) -> PathBuf {
+        self.state_dir().join("serve.lock")
+    }
+
+    /// What `kvaudit serve` remembers of its ingest runs (for `/metrics` and the dashboard).
+    pub fn service_state_file(&self) -> PathBuf {
+        self.state_dir().join("serve.json")
+    }
+
+    /// kvaudit's own audit log of API use: who read or changed what, append-only.
+    pub fn api_audit_file(&self) -> PathBuf {
+        self.root.join("_audit").join("api.jsonl")
+    }
+
+    /// Exports started through the API, one directory each.
+    pub fn api_exports_dir(&self) -> PathBuf {
+        self.root.join("_exports")
+    }
+
+    /// Alerts suppressed through the API, with when each suppression ends.
+    pub fn alert_suppressions_file(&self) -> PathBuf {
+        self.root.join("alerts").join("suppressions.json")
     }
 
     /// What the detector remembers between runs (where the last run ended).

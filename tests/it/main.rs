@@ -1,6 +1,7 @@
 //! kvaudit's integration tests, in one binary so they link once. Each module starts the
 //! real `kvaudit` binary or reads a real lake; none of them fakes a part.
 
+mod api;
 mod azurite;
 mod bad_input;
 mod blobs;
@@ -15,3 +16,5 @@ mod lifecycle;
 mod practice;
 mod queries;
 mod redaction;
+mod serve;
+mod service;
