@@ -4,10 +4,12 @@
 mod api;
 mod azurite;
 mod bad_input;
+mod browser;
 mod blobs;
 mod cli;
 mod common;
 mod crash;
+mod dashboard;
 mod detect;
 mod export;
 mod fixtures;
