@@ -127,12 +127,12 @@ pub fn run(lake: &LakePaths, config: DemoConfig) -> Result<()> {
     }
 
     let lake_flag = format!("--lake {}", lake.root().display());
-    let config = write_serve_config(&config.logs)?;
+    let serve = write_serve_config(&config.logs)?;
     println!("\n6. See it in the dashboard: this serves the demo lake (and keeps ingesting its logs):\n");
-    println!("  kvaudit {lake_flag} serve --config {}", config.path.display());
+    println!("  kvaudit {lake_flag} serve --config {}", serve.path.display());
     println!("\n   then open http://127.0.0.1:8080/ and sign in with the demo's admin token (valid for this");
     println!("   demo config only; make your own with `kvaudit token new`):\n");
-    println!("  {}", config.token);
+    println!("  {}", serve.token);
     println!("\nTry next:");
     println!("  kvaudit {lake_flag} secrets --state unread");
     println!(
