@@ -205,11 +205,13 @@ function identitiesCard(rows) {
   );
 }
 
-// The identity's readable name (UPN, else app id) with its object id under it, linked to
-// its baseline.
+// The identity's readable name (UPN, else its id) linked to its baseline, with the app
+// id or object id under it.
 export function identityCell(r) {
-  const name = r.upn || r.identity_upn || r.appid || r.identity_appid;
+  const upn = r.upn || r.identity_upn;
+  const appid = r.appid || r.identity_appid;
+  const sub = upn ? r.identity : appid && appid !== r.identity ? `app ${appid}` : null;
   return h("span", { class: "identity" },
-    h("a", { href: `#identity/${encodeURIComponent(r.identity)}` }, name || r.identity),
-    name ? h("span", { class: "muted small" }, r.identity) : null);
+    h("a", { href: `#identity/${encodeURIComponent(r.identity)}` }, upn || r.identity),
+    sub ? h("span", { class: "muted small" }, sub) : null);
 }

@@ -108,11 +108,8 @@ impl Browser {
     /// Opens a tab of `width`×`height` CSS pixels on `url`.
     pub fn open(&mut self, url: &str, width: u32, height: u32) -> Page {
         let target = self.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
-        let attached = self.call(
-            None,
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-        );
+        let attached =
+            self.call(None, "Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true }));
         let page = Page { session: attached["sessionId"].as_str().unwrap().to_owned() };
         let s = Some(page.session.as_str());
         self.call(s, "Runtime.enable", json!({}));
@@ -158,7 +155,8 @@ impl Browser {
     /// Waits until the dashboard shows `view` with its API calls done (main.js sets
     /// `data-view` and `data-ready` on <body>).
     pub fn wait_view(&mut self, page: &Page, view: &str) {
-        let expr = format!("document.body && document.body.dataset.view === {view:?} && document.body.dataset.ready === '1'");
+        let expr =
+            format!("document.body && document.body.dataset.view === {view:?} && document.body.dataset.ready === '1'");
         self.wait_for(page, &expr, &format!("the {view} view"));
     }
 
@@ -186,6 +184,12 @@ impl Browser {
 
     /// Saves a PNG of the whole page (up to 4000 pixels tall) to `path`.
     pub fn screenshot(&mut self, page: &Page, path: &Path, width: u32) {
+        // Measure at a normal window height, not the previous screenshot's.
+        self.call(
+            Some(&page.session),
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false }),
+        );
         let height = self.eval(page, "document.documentElement.scrollHeight").as_u64().unwrap_or(900).min(4000);
         let s = Some(page.session.as_str());
         self.call(

@@ -4,8 +4,8 @@
 mod api;
 mod azurite;
 mod bad_input;
-mod browser;
 mod blobs;
+mod browser;
 mod cli;
 mod common;
 mod crash;
