@@ -95,6 +95,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/api/deliveries",
+        action: Action::AlertsRead,
+        handler: || get(super::deliveries::list),
+    },
+    Endpoint {
+        method: "GET",
         path: "/api/identities/{oid}/baseline",
         action: Action::Baselines,
         handler: || get(super::baseline::get),

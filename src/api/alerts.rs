@@ -163,7 +163,7 @@ async fn change(
     change: impl FnOnce(&mut AlertStore, &mut Suppressions, AlertState) -> ApiResult<()>,
 ) -> ApiResult<Response> {
     check_id(id)?;
-    let _queue = state.service.locks.detector.lock().await;
+    let _queue = state.service.locks.detector.write().await;
     let _lock = LakeLock::acquire_detector(&state.lake).map_err(|e| match e {
         LakeError::Locked { .. } => {
             ApiError::Conflict("another kvaudit process is running detection on this lake; retry in a moment".into())

@@ -95,6 +95,7 @@ async fn baseline(state: &AppState, caller: &Caller, oid: &str) -> ApiResult<ser
         return Err(missing());
     }
     let internal = |e: datafusion::error::DataFusionError| ApiError::internal("reading the baselines", e);
+    let _rollups = state.service.locks.detector.read().await;
     let session = QuerySession::open(&SessionOptions::new(state.lake.clone()))
         .await
         .map_err(|e| ApiError::internal("opening a query session", e))?;

@@ -24,19 +24,12 @@ pub const DELIVERY_CHANNELS: [&str; 2] = ["email", "webhook"];
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
-    delivery_failures: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
     pub fn count_request(&self, route: &str, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry((route.to_owned(), status)).or_default() += 1;
-    }
-
-    /// Counts a failed delivery attempt on `channel` (`email`, `webhook`).
-    pub fn count_delivery_failure(&self, channel: &str) {
-        let mut map = self.delivery_failures.lock().unwrap_or_else(|e| e.into_inner());
-        *map.entry(channel.to_owned()).or_default() += 1;
     }
 }
 
@@ -93,7 +86,7 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(out, "# HELP kvaudit_delivery_failures_total Failed alert delivery attempts, by channel.");
     let _ = writeln!(out, "# TYPE kvaudit_delivery_failures_total counter");
     {
-        let failures = state.metrics.delivery_failures.lock().unwrap_or_else(|e| e.into_inner());
+        let failures = &ingest.delivery_failures;
         let mut channels: BTreeMap<&str, u64> = DELIVERY_CHANNELS.iter().map(|c| (*c, 0)).collect();
         for (channel, n) in failures.iter() {
             channels.insert(channel, *n);
@@ -102,6 +95,9 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             let _ = writeln!(out, "kvaudit_delivery_failures_total{{channel=\"{}\"}} {n}", label(channel));
         }
     }
+    let _ = writeln!(out, "# HELP kvaudit_delivery_waiting Outbox entries not yet delivered (due later, or retrying).");
+    let _ = writeln!(out, "# TYPE kvaudit_delivery_waiting gauge");
+    let _ = writeln!(out, "kvaudit_delivery_waiting {}", ingest.delivery_waiting);
 
     let _ = writeln!(out, "# HELP kvaudit_api_requests_total API requests, by route template and status code.");
     let _ = writeln!(out, "# TYPE kvaudit_api_requests_total counter");

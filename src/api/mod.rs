@@ -19,6 +19,7 @@ pub mod audit;
 pub mod auth;
 pub mod baseline;
 pub mod dashboard;
+pub mod deliveries;
 pub mod error;
 pub mod exports;
 pub mod extract;

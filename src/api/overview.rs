@@ -173,9 +173,11 @@ async fn build(state: &AppState, caller: &Caller, days: u32) -> ApiResult<serde_
     if allows(caller.role, Action::SecretsRead) {
         sections.push("lifecycle");
         let as_of = crate::status::lake_as_of(&state.lake);
+        let rollups = state.service.locks.detector.write().await;
         let catalog = crate::status::load_catalog(&state.lake, as_of, None)
             .await
             .map_err(|e| ApiError::internal("reading the secret catalog", e))?;
+        drop(rollups);
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
         for row in crate::status::list(&catalog, &state.detect.lifecycle, 30, None, None, "secret") {
             if caller.sees_vault(Some(&row.vault)) {

@@ -57,6 +57,7 @@ pub async fn list(
     };
     let days = days(filter.days)?;
     let as_of = crate::status::lake_as_of(&state.lake);
+    let _rollups = state.service.locks.detector.write().await;
     let catalog = crate::status::load_catalog(&state.lake, as_of, None)
         .await
         .map_err(|e| ApiError::internal("reading the secret catalog", e))?;
@@ -103,7 +104,9 @@ pub async fn status(
     }
     let days = days(params.days)?;
     let as_of = crate::status::lake_as_of(&state.lake);
+    let rollups = state.service.locks.detector.write().await;
     let status = crate::status::status(&state.lake, (&vault, &secret), days, as_of, &state.detect.lifecycle).await;
+    drop(rollups);
     let mut response = match status {
         Ok(status) => Json(status).into_response(),
         Err(StatusError::Unknown(name)) => {

@@ -49,6 +49,8 @@ pub struct ServeCommandConfig {
     pub path: PathBuf,
     pub serve: kvaudit::serve::ServeConfig,
     pub detect: kvaudit::detect::DetectOptions,
+    pub delivery: Option<kvaudit::deliver::DeliveryConfig>,
+    pub retention: Option<kvaudit::retention::RetentionRules>,
 }
 
 /// Reads the config file of `kvaudit serve`. A literal secret in it is refused with the
@@ -62,9 +64,12 @@ fn read_serve_config(path: &std::path::Path, listen: Option<String>) -> Result<S
             .parse()
             .with_context(|| format!("--listen must be an address and port like 127.0.0.1:8080, not {listen:?}"))?;
     }
-    let FileConfig { detect: policy, lifecycle, practice, .. } = read_policy(Some(path))?;
+    let FileConfig { detect: policy, lifecycle, practice, retention, delivery } = read_policy(Some(path))?;
     let detect = kvaudit::detect::DetectOptions { from: None, to: None, policy, lifecycle, practice };
-    Ok(ServeCommandConfig { path: path.to_path_buf(), serve, detect })
+    let retention =
+        retention.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [retention] {e}", path.display()))?;
+    let retention = retention.limits_anything().then_some(retention);
+    Ok(ServeCommandConfig { path: path.to_path_buf(), serve, detect, delivery, retention })
 }
 
 /// `kvaudit deliver`: one run, the status view, or the health check.
@@ -233,18 +238,7 @@ fn sas_credential(sas_file: Option<PathBuf>) -> Result<Option<SasToken>> {
 
 /// `128MB`, `1GB`, `512KB` or a number of bytes (decimal units, as disks count).
 fn parse_size(flag: &str, text: &str) -> Result<u64> {
-    let t = text.trim().to_ascii_uppercase();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: u64 = number.parse().with_context(|| format!("{flag} must be like 128MB or 1GB, not {text:?}"))?;
-    let per = match unit.trim() {
-        "" | "B" => 1,
-        "KB" | "K" => 1_000,
-        "MB" | "M" => 1_000_000,
-        "GB" | "G" => 1_000_000_000,
-        _ => bail!("{flag} must be like 128MB or 1GB, not {text:?}"),
-    };
-    n.checked_mul(per).filter(|b| *b > 0).with_context(|| format!("{flag} must be above zero, not {text:?}"))
+    kvaudit::serve::config::parse_size(text).with_context(|| format!("{flag} must be like 128MB or 1GB, not {text:?}"))
 }
 
 fn parse_date(flag: &str, text: &str) -> Result<NaiveDate> {
@@ -252,21 +246,10 @@ fn parse_date(flag: &str, text: &str) -> Result<NaiveDate> {
         .with_context(|| format!("{flag} must be a date like 2026-10-01, not {text:?}"))
 }
 
-/// `30s`, `5m`, `1h` or a number of seconds.
+/// `30s`, `5m`, `1h` or a number of seconds; at least one second.
 fn parse_interval(text: &str) -> Result<std::time::Duration> {
-    let (number, unit) =
-        text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(text.trim().len()));
-    let n: u64 = number.parse().with_context(|| format!("--interval must be like 30s, 5m or 1h, not {text:?}"))?;
-    let seconds = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => bail!("--interval must be like 30s, 5m or 1h, not {text:?}"),
-    };
-    if seconds == 0 {
-        bail!("--interval must be at least 1s");
-    }
-    Ok(std::time::Duration::from_secs(seconds))
+    kvaudit::serve::config::parse_interval(text)
+        .with_context(|| format!("must be like 30s, 5m or 1h (at least 1s), not {text:?}"))
 }
 
 impl Config {
@@ -330,7 +313,7 @@ impl Config {
                         }))
                     }
                 };
-                let follow = if follow { Some(parse_interval(&interval)?) } else { None };
+                let follow = if follow { Some(parse_interval(&interval).context("--interval")?) } else { None };
                 CommandConfig::Ingest(IngestConfig {
                     from,
                     follow,
@@ -528,11 +511,7 @@ impl Config {
                 if let Some(keep) = keep {
                     rules.keep = Some(keep.parse().with_context(|| format!("--keep {keep}"))?);
                 }
-                if rules.keep.is_none()
-                    && rules.keep_alerts.is_none()
-                    && rules.keep_baselines.is_none()
-                    && rules.keep_exports.is_none()
-                {
+                if !rules.limits_anything() {
                     bail!("nothing to do: give --keep, or limits in the [retention] table of --config");
                 }
                 let mut options = kvaudit::retention::RetentionOptions::new(LakePaths::new(&args.lake), rules);

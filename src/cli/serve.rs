@@ -10,7 +10,13 @@ use super::config::ServeCommandConfig;
 /// Runs the service until SIGTERM or Ctrl-C. The first line on stdout says where it
 /// listens (scripts and tests read it to find a port chosen by the system).
 pub fn run(lake: &LakePaths, config: ServeCommandConfig) -> Result<()> {
-    let service = Service { lake: lake.clone(), config: config.serve, detect: config.detect };
+    let service = Service {
+        lake: lake.clone(),
+        config: config.serve,
+        detect: config.detect,
+        delivery: config.delivery,
+        retention: config.retention,
+    };
     let path = config.path;
     super::runtime()?
         .block_on(service.run(|addr| {

@@ -109,6 +109,9 @@ pub struct RunReport {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ChannelReport {
     pub channel: String,
+    /// `email` or `webhook`: the label of the service's failure metric (channel names are
+    /// the operator's, kinds are fixed).
+    pub kind: &'static str,
     /// Alerts delivered in this run.
     pub delivered: usize,
     /// Alerts whose attempt failed, to be retried.
@@ -119,6 +122,8 @@ pub struct ChannelReport {
     pub deferred: usize,
     /// Mails or posts sent successfully (a digest is one mail for several alerts).
     pub messages: usize,
+    /// Mails or posts attempted that failed.
+    pub failed_messages: usize,
     /// Entries still open after the run (not yet due, or retrying).
     pub waiting: usize,
     /// The last failure of this run, scrubbed.
@@ -383,7 +388,11 @@ impl Delivery {
         let mut reports = Vec::new();
         let entries = outbox.entries_mut();
         for (channel, outcomes) in self.channels.iter().zip(outcomes) {
-            let mut report = ChannelReport { channel: channel.name.clone(), ..Default::default() };
+            let kind = match channel.target {
+                Target::Email { .. } => "email",
+                Target::Webhook(_) => "webhook",
+            };
+            let mut report = ChannelReport { channel: channel.name.clone(), kind, ..Default::default() };
             let plan = plans.get(channel.name.as_str()).map(Vec::as_slice).unwrap_or_default();
             let mut retry_after = now;
             for (send, outcome) in plan.iter().zip(outcomes) {
@@ -412,7 +421,10 @@ impl Delivery {
                 }
                 match outcome {
                     Outcome::Delivered(_) => report.messages += 1,
-                    Outcome::Failed { error } => report.last_error = Some(error),
+                    Outcome::Failed { error } => {
+                        report.failed_messages += 1;
+                        report.last_error = Some(error);
+                    }
                     Outcome::Deferred => {}
                 }
             }

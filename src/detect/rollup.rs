@@ -159,7 +159,9 @@ fn write_rollup(
     let io = |source| DetectError::Io { path: path.to_path_buf(), source };
     let dir = path.parent().unwrap_or(path);
     std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    // Unique per write, not only per process: two writers of one rollup must never share
+    // a temporary file.
+    let tmp = path.with_extension(format!("tmp-{}-{:016x}", std::process::id(), rand::random::<u64>()));
     let file = std::fs::File::create(&tmp).map_err(io)?;
     let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
     let parquet = |source| DetectError::Parquet { path: path.to_path_buf(), source };

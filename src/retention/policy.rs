@@ -147,6 +147,14 @@ pub struct RetentionRules {
 }
 
 impl RetentionRules {
+    /// Whether any limit is set (without one, retention has nothing to do).
+    pub fn limits_anything(&self) -> bool {
+        self.keep.is_some()
+            || self.keep_alerts.is_some()
+            || self.keep_baselines.is_some()
+            || self.keep_exports.is_some()
+    }
+
     /// The first hold covering `vault`'s data of `date`, if any.
     pub fn hold_on(&self, vault: Option<&str>, date: NaiveDate) -> Option<&LegalHold> {
         self.legal_holds.iter().find(|h| h.covers(vault, date))

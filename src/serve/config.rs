@@ -62,6 +62,12 @@ struct RawServe {
     workers: Option<usize>,
     #[serde(default = "default_commit_bytes")]
     commit_bytes: u64,
+    #[serde(default = "default_compact_every")]
+    compact_every: String,
+    #[serde(default = "default_compact_target_size")]
+    compact_target_size: String,
+    #[serde(default = "default_retention_every")]
+    retention_every: String,
 }
 
 impl Default for RawServe {
@@ -71,6 +77,9 @@ impl Default for RawServe {
             listen: default_listen(),
             workers: None,
             commit_bytes: default_commit_bytes(),
+            compact_every: default_compact_every(),
+            compact_target_size: default_compact_target_size(),
+            retention_every: default_retention_every(),
         }
     }
 }
@@ -85,6 +94,18 @@ fn default_listen() -> String {
 
 fn default_commit_bytes() -> u64 {
     1 << 30
+}
+
+fn default_compact_every() -> String {
+    "1h".into()
+}
+
+fn default_compact_target_size() -> String {
+    "128MB".into()
+}
+
+fn default_retention_every() -> String {
+    "24h".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +194,12 @@ pub struct ServeConfig {
     /// Decoding threads per ingest (default: one per core).
     pub workers: Option<usize>,
     pub commit_bytes: u64,
+    /// How often the service compacts the date partitions of past days (`None`: never).
+    pub compact_every: Option<Duration>,
+    /// The size of the files compaction writes.
+    pub compact_target_bytes: u64,
+    /// How often the service applies `[retention]` (when that table sets a limit).
+    pub retention_every: Duration,
 }
 
 impl ServeConfig {
@@ -192,6 +219,18 @@ impl ServeConfig {
         if raw.serve.commit_bytes == 0 {
             return Err(invalid("[serve] commit_bytes", "must be at least 1"));
         }
+        let compact_every = match raw.serve.compact_every.trim() {
+            "off" => None,
+            text => Some(
+                parse_interval(text)
+                    .ok_or_else(|| invalid("[serve] compact_every", "must be like 30m or 1h, or \"off\""))?,
+            ),
+        };
+        let compact_target_bytes = parse_size(&raw.serve.compact_target_size)
+            .filter(|b| *b >= 1_000_000)
+            .ok_or_else(|| invalid("[serve] compact_target_size", "must be like 128MB or 1GB (at least 1MB)"))?;
+        let retention_every = parse_interval(&raw.serve.retention_every)
+            .ok_or_else(|| invalid("[serve] retention_every", "must be like 6h or 24h"))?;
         let mut sources = Vec::new();
         for (n, source) in raw.source.into_iter().enumerate() {
             sources.push(source_config(n + 1, source)?);
@@ -220,6 +259,9 @@ impl ServeConfig {
             tokens,
             workers: raw.serve.workers,
             commit_bytes: raw.serve.commit_bytes,
+            compact_every,
+            compact_target_bytes,
+            retention_every,
         })
     }
 }
@@ -314,6 +356,21 @@ pub fn parse_interval(text: &str) -> Option<Duration> {
         _ => return None,
     };
     (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+/// `128MB`, `1GB`, `512KB` or a number of bytes (decimal units, as disks count); above zero.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim().to_ascii_uppercase();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let per = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "K" => 1_000,
+        "MB" | "M" => 1_000_000,
+        "GB" | "G" => 1_000_000_000,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(per).filter(|b| *b > 0)
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //!    export waits for it and it waits for an export);
 //! 2. **detect** over the new events (in the detector queue, so an API alert change waits
 //!    for it); first, alerts whose API suppression ended are reopened;
-//! 3. **after detection** ([`Cycles::after_detection`]): the steps that act on the alerts
-//!    the cycle stored run there, in order: delivery, then compaction and retention.
+//! 3. **after detection** ([`Cycles::after_detection`], [`super::upkeep`]): delivery of
+//!    what detection stored and of retries now due, then compaction and retention when
+//!    their turn has come.
 //!
 //! A failing source or a failing detection is recorded in the service state (`last_error`,
 //! `/metrics`, the dashboard) and retried next cycle; the service keeps serving.
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use super::config::{ServeConfig, SourceConfig};
 use super::state::{ServiceState, SourceStatus};
+use super::upkeep::Upkeep;
 use crate::alert::AlertStore;
 use crate::alert::suppressions::Suppressions;
 use crate::detect::{DetectError, DetectOptions, detect};
@@ -38,6 +40,7 @@ pub struct Cycles {
     stop: Arc<AtomicBool>,
     /// Whether a detection succeeded since the service started.
     detected: bool,
+    upkeep: Upkeep,
 }
 
 /// What a cycle's ingest did.
@@ -55,8 +58,9 @@ impl Cycles {
         detect: DetectOptions,
         state: Arc<ServiceState>,
         stop: Arc<AtomicBool>,
+        upkeep: Upkeep,
     ) -> Cycles {
-        Cycles { lake, config, detect, state, stop, detected: false }
+        Cycles { lake, config, detect, state, stop, detected: false, upkeep }
     }
 
     fn stopping(&self) -> bool {
@@ -102,10 +106,21 @@ impl Cycles {
         );
     }
 
-    /// Step 3. The steps that act on the alerts this cycle's detection stored run here, in
-    /// this order: delivery (the outbox, email and webhooks), then compaction and retention
-    /// of the lake. None is wired into the service yet, so there is nothing to run.
-    async fn after_detection(&mut self) {}
+    /// Step 3: delivery (the outbox, email and webhooks), then compaction and retention of
+    /// the lake, each skipped once a stop is requested.
+    async fn after_detection(&mut self) {
+        self.upkeep.deliver(&self.state).await;
+        if self.stopping() {
+            return;
+        }
+        self.upkeep.compact(&self.lake, &self.state).await;
+        if self.stopping() {
+            return;
+        }
+        let _writer = self.state.locks.writer.lock().await;
+        let _detector = self.state.locks.detector.write().await;
+        self.upkeep.retain(&self.lake, &self.state).await;
+    }
 
     /// Step 1: every source, one after the other, then the lake's newest event time.
     async fn ingest_all(&mut self) -> Ingested {
@@ -186,7 +201,7 @@ impl Cycles {
 
     /// Step 2: reopen alerts whose API suppression ended, then detect over the new events.
     async fn detect_new(&mut self) {
-        let _queue = self.state.locks.detector.lock().await;
+        let _queue = self.state.locks.detector.write().await;
         if let Err(error) = self.expire_suppressions() {
             tracing::warn!(%error, "Could not reopen alerts whose suppression ended; retrying next cycle.");
         }

@@ -5,8 +5,8 @@
 //! 1. take `_state/serve.lock` (a second service on the same lake is refused, naming the
 //!    holder's pid), load the persisted service state, bind the listener;
 //! 2. serve the API ([`crate::api`]) on its own tasks for the whole run;
-//! 3. run a cycle ([`cycle`]) every `interval`: ingest every source, detect, then the steps
-//!    that act on what detection stored;
+//! 3. run a cycle ([`cycle`]) every `interval`: ingest every source, detect, then deliver
+//!    alerts, compact past days and apply retention ([`upkeep`]);
 //! 4. on SIGTERM or Ctrl-C: stop the cycle at its next checkpoint (ingest commits what it
 //!    read so far and stops at the next source; a running detection finishes, one not yet
 //!    started is skipped), let in-flight API requests finish, and return.
@@ -19,6 +19,7 @@
 pub mod config;
 pub mod cycle;
 pub mod state;
+pub mod upkeep;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub enum ServeError {
     /// The lake could not be created or locked (another service holds it).
     #[error(transparent)]
     Lake(#[from] LakeError),
+    /// The `[delivery]` table cannot be used (a bad setting, a secret that cannot be read).
+    #[error(transparent)]
+    Delivery(#[from] crate::deliver::DeliveryError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
@@ -52,6 +56,10 @@ pub struct Service {
     pub config: ServeConfig,
     /// The `[detect]`, `[lifecycle]` and `[practice]` settings.
     pub detect: DetectOptions,
+    /// The `[delivery]` table, if the config has one.
+    pub delivery: Option<crate::deliver::DeliveryConfig>,
+    /// The `[retention]` limits and legal holds, if the config sets a limit.
+    pub retention: Option<crate::retention::RetentionRules>,
 }
 
 /// Registers for SIGTERM and Ctrl-C now, and returns a future resolving when one arrives.
@@ -92,6 +100,12 @@ impl Service {
         std::fs::create_dir_all(self.lake.root())
             .map_err(|source| LakeError::Io { path: self.lake.root().to_path_buf(), source })?;
         let _service_lock = LakeLock::acquire_service(&self.lake)?;
+        // Delivery's secrets are read and its transports built before anything is served:
+        // a bad [delivery] table stops the start, not the first alert.
+        let delivery = match &self.delivery {
+            Some(config) => Some(crate::deliver::Delivery::open(&self.lake, config)?),
+            None => None,
+        };
         // Signals are caught from here on: a SIGTERM during start-up is a clean stop too.
         let stop = Arc::new(AtomicBool::new(false));
         let (stopped_tx, stopped_rx) = tokio::sync::watch::channel(false);
@@ -131,7 +145,15 @@ impl Service {
         tracing::info!(%addr, lake = %self.lake.root().display(), sources = self.config.sources.len(), "Serving.");
         listening(addr);
 
-        let cycles = cycle::Cycles::new(self.lake.clone(), self.config.clone(), self.detect.clone(), service, stop);
+        let upkeep = upkeep::Upkeep::new(
+            delivery,
+            self.retention.clone(),
+            self.config.compact_every,
+            self.config.compact_target_bytes,
+            self.config.retention_every,
+        );
+        let cycles =
+            cycle::Cycles::new(self.lake.clone(), self.config.clone(), self.detect.clone(), service, stop, upkeep);
         cycles.run_until_stopped(stopped_rx).await;
 
         // In-flight requests finish; idle connections are closed by the graceful shutdown.

@@ -55,6 +55,25 @@ pub struct IngestStatus {
     /// Cycles the service completed (ingest, detection and the steps after it).
     pub cycles: u64,
     pub sources: Vec<SourceStatus>,
+    /// Alert delivery: when the last run ended, what it left waiting, its error (a run that
+    /// could not start; a failed send is counted below and retried from the outbox).
+    #[serde(default, with = "crate::alert::rfc3339::option")]
+    pub last_delivery: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub delivery_waiting: u64,
+    #[serde(default)]
+    pub last_delivery_error: Option<String>,
+    /// Failed delivery attempts (mails or posts), all runs together, by channel kind
+    /// (`email`, `webhook`); never by channel name or recipient.
+    #[serde(default)]
+    pub delivery_failures: std::collections::BTreeMap<String, u64>,
+    /// When compaction and retention last completed, and the last error of either.
+    #[serde(default, with = "crate::alert::rfc3339::option")]
+    pub last_compaction: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::alert::rfc3339::option")]
+    pub last_retention: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_upkeep_error: Option<String>,
 }
 
 impl IngestStatus {
@@ -69,8 +88,13 @@ impl IngestStatus {
 pub struct LakeLocks {
     /// Held by the cycle's ingest and by exports (both take the lake's writer lock).
     pub writer: tokio::sync::Mutex<()>,
-    /// Held by the cycle's detection and by alert changes (both write the alert store).
-    pub detector: tokio::sync::Mutex<()>,
+    /// Taken for writing by whatever writes the alert store or the rollups under
+    /// `baselines/`: the cycle's detection, alert changes, and the secret catalog (secret
+    /// status and list, the overview's lifecycle), which brings the per-secret access
+    /// rollup up to date before reading it. Taken for reading by the baselines endpoint.
+    /// Without it two requests rebuilt the same rollup at once, and a reader that listed
+    /// a rollup could read its replacement at the old file's length.
+    pub detector: tokio::sync::RwLock<()>,
 }
 
 /// Shared between the cycle and the API.

@@ -5,9 +5,8 @@
 //! Python's email package, so assertions read headers and parts, not encodings.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, DurationRound, Utc};
@@ -16,78 +15,9 @@ use kvaudit::deliver::webhook::sign;
 use kvaudit::lake::LakePaths;
 
 use crate::common::{ingest, kvaudit, run_ok};
+use crate::smtp::{SMTP_PASSWORD, SmtpOptions, SmtpServer, free_port, smtp_table};
 
-const SMTP_PASSWORD: &str = "smtp-pw-4f9c2e7a1b";
 const WEBHOOK_KEY: &str = "hook-key-8d3b5a6c0e";
-
-/// A real SMTP server on loopback, stopped when dropped.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-    ca: PathBuf,
-}
-
-/// How a test's SMTP server behaves.
-struct SmtpOptions<'a> {
-    tls: &'a str,
-    login: Option<&'a str>,
-    stall_seconds: u32,
-}
-
-impl SmtpServer {
-    fn start(dir: &Path, port: u16, options: SmtpOptions) -> SmtpServer {
-        let python = std::env::var_os("KVAUDIT_SMTP_PYTHON").unwrap_or_else(|| {
-            panic!(
-                "KVAUDIT_SMTP_PYTHON is not set: run scripts/test.sh, which installs the test SMTP \
-                 server (aiosmtpd) into .tools/smtp and exports it"
-            )
-        });
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp/smtp_server.py");
-        let (maildir, certdir) = (dir.join("mail"), dir.join("smtp-certs"));
-        let mut command = Command::new(python);
-        command
-            .arg(script)
-            .args(["--port", &port.to_string(), "--tls", options.tls, "--stall-seconds"])
-            .arg(options.stall_seconds.to_string())
-            .arg("--maildir")
-            .arg(&maildir)
-            .arg("--certdir")
-            .arg(&certdir)
-            .env("KVAUDIT_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some(login) = options.login {
-            command.args(["--login", login]);
-        }
-        let mut child = command.spawn().expect("the test SMTP server starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert!(line.starts_with("READY"), "the SMTP server did not start: {line:?}");
-        SmtpServer { child, port, maildir, ca: certdir.join("ca.pem") }
-    }
-
-    /// Every message received so far, in order of arrival.
-    fn mails(&self) -> Vec<serde_json::Value> {
-        let Ok(dir) = std::fs::read_dir(&self.maildir) else { return Vec::new() };
-        let mut files: Vec<PathBuf> =
-            dir.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
-        files.sort();
-        files.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// The text of a mail's part of `content_type`.
 fn part<'a>(mail: &'a serde_json::Value, content_type: &str) -> &'a str {
@@ -183,16 +113,6 @@ fn assert_no_secret(lake: &Path, texts: &[&str]) {
             assert!(!text.contains(secret), "a secret appears in the {what}: {text}");
         }
     }
-}
-
-fn smtp_table(port: u16, tls: &str, ca: &Path, login: bool, timeout: u32) -> String {
-    let credentials =
-        if login { "username = \"kvaudit-it\"\npassword = { env = \"KVAUDIT_IT_SMTP_PASSWORD\" }\n" } else { "" };
-    format!(
-        "[delivery.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{tls}\"\nfrom = \"kvaudit <kvaudit@contoso.example>\"\n\
-         ca_file = \"{}\"\ntimeout_seconds = {timeout}\n{credentials}",
-        ca.display()
-    )
 }
 
 fn write_config(dir: &Path, text: &str) -> PathBuf {

@@ -24,3 +24,5 @@ mod redaction;
 mod retention;
 mod serve;
 mod service;
+mod smtp;
+mod soak;
