@@ -119,6 +119,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/api/secrets/{vault}/{secret}/rotation-plan",
+        action: Action::SecretsRead,
+        handler: || get(super::secrets::rotation_plan),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/secrets/{vault}/{secret}/rotation-check",
+        action: Action::SecretsRead,
+        handler: || get(super::secrets::rotation_check),
+    },
+    Endpoint {
+        method: "GET",
         path: "/api/exports",
         action: Action::ExportsRead,
         handler: || get(super::exports::list),

@@ -84,6 +84,43 @@ pub struct StatusParams {
     days: Option<u32>,
 }
 
+/// The secret a path names, checked: names are letters, digits and dashes (so only safe
+/// text reaches the audit log), and the token must see the vault. A refusal is already a
+/// response carrying the audit object.
+fn named_secret(
+    caller: &Caller,
+    vault: String,
+    secret: String,
+) -> Result<(String, String, Object), ApiResult<Response>> {
+    let (vault, secret) = (vault.to_ascii_lowercase(), secret.to_ascii_lowercase());
+    let safe = |s: &str| !s.is_empty() && s.len() <= 127 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !safe(&vault) || !safe(&secret) {
+        return Err(
+            ApiError::BadRequest("vault and secret names are letters, digits and dashes".into()).into_response()
+        );
+    }
+    let object = Object(format!("secret {vault}/{secret}"));
+    if !caller.sees_vault(Some(&vault)) {
+        let mut response = ApiError::vault(&vault).into_response();
+        response.extensions_mut().insert(object);
+        return Err(response);
+    }
+    Ok((vault, secret, object))
+}
+
+/// A status-reading answer, or its error, carrying the audit object.
+fn answer<T: serde::Serialize>(result: Result<T, StatusError>, what: &str, object: Object) -> Response {
+    let mut response = match result {
+        Ok(value) => Json(value).into_response(),
+        Err(StatusError::Unknown(name)) => {
+            ApiError::NotFound(format!("no secret {name} in the logs or the inventory")).into_response()
+        }
+        Err(e) => ApiError::internal(what, e).into_response(),
+    };
+    response.extensions_mut().insert(object);
+    response
+}
+
 /// `GET /api/secrets/{vault}/{secret}?days=`.
 pub async fn status(
     State(state): State<AppState>,
@@ -91,29 +128,75 @@ pub async fn status(
     PathParams((vault, secret)): PathParams<(String, String)>,
     Params(params): Params<StatusParams>,
 ) -> ApiResult<Response> {
-    let (vault, secret) = (vault.to_ascii_lowercase(), secret.to_ascii_lowercase());
-    let safe = |s: &str| !s.is_empty() && s.len() <= 127 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if !safe(&vault) || !safe(&secret) {
-        return Err(ApiError::BadRequest("vault and secret names are letters, digits and dashes".into()));
-    }
-    let object = Object(format!("secret {vault}/{secret}"));
-    if !caller.sees_vault(Some(&vault)) {
-        let mut response = ApiError::vault(&vault).into_response();
-        response.extensions_mut().insert(object);
-        return Ok(response);
-    }
+    let (vault, secret, object) = match named_secret(&caller, vault, secret) {
+        Ok(named) => named,
+        Err(refusal) => return Ok(refusal),
+    };
     let days = days(params.days)?;
     let as_of = crate::status::lake_as_of(&state.lake);
-    let rollups = state.service.locks.detector.write().await;
+    let _rollups = state.service.locks.detector.write().await;
     let status = crate::status::status(&state.lake, (&vault, &secret), days, as_of, &state.detect.lifecycle).await;
-    drop(rollups);
-    let mut response = match status {
-        Ok(status) => Json(status).into_response(),
-        Err(StatusError::Unknown(name)) => {
-            ApiError::NotFound(format!("no secret {name} in the logs or the inventory")).into_response()
-        }
-        Err(e) => ApiError::internal("reading the secret's status", e).into_response(),
+    Ok(answer(status, "reading the secret's status", object))
+}
+
+/// `GET /api/secrets/{vault}/{secret}/rotation-plan?days=`: every consumer that must pick
+/// up a new version (`kvaudit rotation-plan`).
+pub async fn rotation_plan(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathParams((vault, secret)): PathParams<(String, String)>,
+    Params(params): Params<StatusParams>,
+) -> ApiResult<Response> {
+    let (vault, secret, object) = match named_secret(&caller, vault, secret) {
+        Ok(named) => named,
+        Err(refusal) => return Ok(refusal),
     };
-    response.extensions_mut().insert(object);
-    Ok(response)
+    let days = days(params.days)?;
+    let as_of = crate::status::lake_as_of(&state.lake);
+    let _rollups = state.service.locks.detector.write().await;
+    let plan =
+        crate::status::rotation::plan(&state.lake, (&vault, &secret), days, as_of, &state.detect.lifecycle).await;
+    Ok(answer(plan, "planning the secret's rotation", object))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CheckParams {
+    /// A date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+    since: Option<String>,
+}
+
+/// `GET /api/secrets/{vault}/{secret}/rotation-check?since=`: who moved to the version set
+/// at or after `since` and who still reads the old one (`kvaudit rotation-check`).
+pub async fn rotation_check(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathParams((vault, secret)): PathParams<(String, String)>,
+    Params(params): Params<CheckParams>,
+) -> ApiResult<Response> {
+    let (vault, secret, object) = match named_secret(&caller, vault, secret) {
+        Ok(named) => named,
+        Err(refusal) => return Ok(refusal),
+    };
+    let text = params.since.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let since = text
+        .and_then(|t| {
+            chrono::DateTime::parse_from_rfc3339(t).map(|d| d.to_utc()).ok().or_else(|| {
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc())
+            })
+        })
+        .ok_or_else(|| ApiError::BadRequest("since must be a date like 2026-11-01 or an RFC 3339 time".into()))?;
+    let as_of = crate::status::lake_as_of(&state.lake);
+    let _rollups = state.service.locks.detector.write().await;
+    let check = crate::status::rotation::check(&state.lake, (&vault, &secret), since, as_of).await;
+    let check = match check {
+        Ok(None) => {
+            let mut response =
+                ApiError::NotFound(crate::status::rotation::no_rotation(&vault, &secret, since)).into_response();
+            response.extensions_mut().insert(object);
+            return Ok(response);
+        }
+        Ok(Some(check)) => Ok(check),
+        Err(e) => Err(e),
+    };
+    Ok(answer(check, "checking the secret's rotation", object))
 }

@@ -218,6 +218,12 @@ fn dashboard_in_chromium_shows_the_api_by_role_and_renders_hostile_strings_as_te
         .collect();
     got.sort();
     assert_eq!(got, want, "open alerts by kind and severity");
+    // Practice findings are alerts like the others, charted with them.
+    let practice = ["shared_secret", "environment_crossover", "role_mixing", "secret_in_log"];
+    assert!(
+        got.iter().any(|(kind, _, _)| practice.contains(&kind.as_str())),
+        "no practice finding among the charted alerts: {got:?}"
+    );
 
     // Ingest health shows the API's totals; top identities one row each.
     let records = overview["ingest"]["records"].as_i64().unwrap();

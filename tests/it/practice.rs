@@ -6,6 +6,7 @@ use chrono::Duration;
 
 use crate::common::{run, run_ok};
 use crate::lifecycle::{at, daily, detect, kinds_about, lake_of, op};
+use crate::service::{Server, new_token, write_config};
 
 fn of_kind<'a>(alerts: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
     alerts.iter().filter(|a| a["kind"] == kind).collect()
@@ -110,7 +111,7 @@ fn rotation_plan_and_check_follow_a_rotation_with_a_lagging_consumer() {
     lines.extend(daily(start + Duration::days(9), 11, "kv-a-prod", "conn", "v2", "follower"));
     lines.extend(daily(start, 5, "kv-a-prod", "conn", "v1", "quitter")); // gone before the rotation
     lines.extend(daily(start, 2, "kv-a-prod", "conn", "v1", "bob@contoso.com"));
-    let (_dir, lake) = lake_of(&lines, None);
+    let (dir, lake) = lake_of(&lines, None);
     let lake_arg = lake.to_str().unwrap();
 
     let plan: serde_json::Value = serde_json::from_str(
@@ -163,6 +164,24 @@ fn rotation_plan_and_check_follow_a_rotation_with_a_lagging_consumer() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no new version"));
     assert!(kinds_about(&[], "conn").is_empty());
+
+    // The service answers the same, to an owner of the vault and to nobody else.
+    let owner = new_token("olga", "owner", &["kv-a-prod"]);
+    let stranger = new_token("otto", "owner", &["kv-b-dev"]);
+    let no_new_logs = dir.path().join("no-new-logs");
+    std::fs::create_dir_all(&no_new_logs).unwrap();
+    let config = write_config(dir.path(), &no_new_logs, "1h", &[&owner, &stranger], "");
+    let server = Server::start(&lake, &config, &[]);
+    let api_plan = server.get("/api/secrets/kv-a-prod/conn/rotation-plan", Some(&owner.token));
+    assert_eq!((api_plan.status, api_plan.json()), (200, plan));
+    let api_check = server.get("/api/secrets/kv-a-prod/conn/rotation-check?since=2026-10-09", Some(&owner.token));
+    assert_eq!((api_check.status, api_check.json()), (200, check));
+    let none = server.get("/api/secrets/kv-a-prod/conn/rotation-check?since=2026-10-15", Some(&owner.token));
+    assert_eq!(none.status, 404, "{}", none.text());
+    assert!(none.json()["error"].as_str().unwrap().contains("no new version"));
+    let refused = server.get("/api/secrets/kv-a-prod/conn/rotation-plan", Some(&stranger.token));
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(server.terminate().success());
 }
 
 #[test]
