@@ -87,11 +87,7 @@ pub struct StatusParams {
 /// The secret a path names, checked: names are letters, digits and dashes (so only safe
 /// text reaches the audit log), and the token must see the vault. A refusal is already a
 /// response carrying the audit object.
-fn named_secret(
-    caller: &Caller,
-    vault: String,
-    secret: String,
-) -> Result<(String, String, Object), ApiResult<Response>> {
+fn named_secret(caller: &Caller, vault: String, secret: String) -> Result<(String, String, Object), Response> {
     let (vault, secret) = (vault.to_ascii_lowercase(), secret.to_ascii_lowercase());
     let safe = |s: &str| !s.is_empty() && s.len() <= 127 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !safe(&vault) || !safe(&secret) {
