@@ -87,19 +87,18 @@ pub struct StatusParams {
 /// The secret a path names, checked: names are letters, digits and dashes (so only safe
 /// text reaches the audit log), and the token must see the vault. A refusal is already a
 /// response carrying the audit object.
-fn named_secret(caller: &Caller, vault: String, secret: String) -> Result<(String, String, Object), Response> {
+fn named_secret(caller: &Caller, vault: String, secret: String) -> Result<(String, String, Object), Box<Response>> {
     let (vault, secret) = (vault.to_ascii_lowercase(), secret.to_ascii_lowercase());
     let safe = |s: &str| !s.is_empty() && s.len() <= 127 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !safe(&vault) || !safe(&secret) {
-        return Err(
-            ApiError::BadRequest("vault and secret names are letters, digits and dashes".into()).into_response()
-        );
+        let refusal = ApiError::BadRequest("vault and secret names are letters, digits and dashes".into());
+        return Err(Box::new(refusal.into_response()));
     }
     let object = Object(format!("secret {vault}/{secret}"));
     if !caller.sees_vault(Some(&vault)) {
         let mut response = ApiError::vault(&vault).into_response();
         response.extensions_mut().insert(object);
-        return Err(response);
+        return Err(Box::new(response));
     }
     Ok((vault, secret, object))
 }
@@ -126,7 +125,7 @@ pub async fn status(
 ) -> ApiResult<Response> {
     let (vault, secret, object) = match named_secret(&caller, vault, secret) {
         Ok(named) => named,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(*refusal),
     };
     let days = days(params.days)?;
     let as_of = crate::status::lake_as_of(&state.lake);
@@ -145,7 +144,7 @@ pub async fn rotation_plan(
 ) -> ApiResult<Response> {
     let (vault, secret, object) = match named_secret(&caller, vault, secret) {
         Ok(named) => named,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(*refusal),
     };
     let days = days(params.days)?;
     let as_of = crate::status::lake_as_of(&state.lake);
@@ -171,7 +170,7 @@ pub async fn rotation_check(
 ) -> ApiResult<Response> {
     let (vault, secret, object) = match named_secret(&caller, vault, secret) {
         Ok(named) => named,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(*refusal),
     };
     let text = params.since.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let since = text
