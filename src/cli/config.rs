@@ -9,6 +9,7 @@ use kvaudit::detect::lifecycle::LifecyclePolicy;
 use kvaudit::detect::practice::PracticePolicy;
 use kvaudit::ingest::BlobIngestOptions;
 use kvaudit::lake::LakePaths;
+use kvaudit::query::Engine;
 use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
@@ -145,6 +146,7 @@ pub enum QuerySource {
 pub struct QueryConfig {
     pub source: QuerySource,
     pub format: Format,
+    pub engine: Engine,
 }
 
 pub struct GenerateConfig {
@@ -267,7 +269,7 @@ impl Config {
                     commit_bytes,
                 })
             }
-            Command::Query { sql, file, list, format } => {
+            Command::Query { sql, file, list, format, engine } => {
                 let source = match (sql, file, list) {
                     (_, _, true) => QuerySource::List,
                     (Some(sql), None, false) => QuerySource::Sql(sql),
@@ -279,7 +281,8 @@ impl Config {
                     ResultFormat::Csv => Format::Csv,
                     ResultFormat::Json => Format::Json,
                 };
-                CommandConfig::Query(QueryConfig { source, format })
+                let engine = Engine::parse(&engine)?;
+                CommandConfig::Query(QueryConfig { source, format, engine })
             }
             Command::Generate { out, days, seed, start, scale, teams, vaults, no_incidents, format } => {
                 let start = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
@@ -354,7 +357,7 @@ impl Config {
                     json: format == SummaryFormat::Json,
                 })
             }
-            Command::Detect { from, to, history_days, config, format } => {
+            Command::Detect { from, to, history_days, config, format, engine } => {
                 let FileConfig { detect: mut policy, lifecycle, practice } = read_policy(config.as_deref())?;
                 if let Some(days) = history_days {
                     policy.history_days = check_days(days)?;
@@ -365,6 +368,7 @@ impl Config {
                     policy,
                     lifecycle,
                     practice,
+                    engine: Engine::parse(&engine)?,
                 };
                 CommandConfig::Detect(DetectConfig { options, json: format == SummaryFormat::Json })
             }

@@ -1,5 +1,9 @@
 //! The one place a DataFusion session is built. Every setting that differs from
 //! DataFusion's default, or that a reader might wonder about, is set here with its reason.
+//!
+//! The engine (`SessionOptions::engine`) only changes where plans execute: the settings
+//! and the tables are the same for a local session and a Ballista one (see `ballista.rs`
+//! for the one difference in how `events` is wrapped, and why).
 
 use std::sync::Arc;
 
@@ -11,6 +15,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 
 use super::QueryError;
+use super::engine::Engine;
 use super::events_table::EventsTable;
 use crate::lake::LakePaths;
 use crate::lake::schema::events_read_schema;
@@ -21,11 +26,18 @@ pub struct SessionOptions {
     pub lake: LakePaths,
     /// Parallelism of query execution; defaults to the number of cores.
     pub target_partitions: Option<usize>,
+    /// Where queries run; local unless `--engine ballista://…` says otherwise.
+    pub engine: Engine,
 }
 
 impl SessionOptions {
     pub fn new(lake: LakePaths) -> Self {
-        SessionOptions { lake, target_partitions: None }
+        SessionOptions { lake, target_partitions: None, engine: Engine::Local }
+    }
+
+    pub fn with_engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
     }
 }
 
@@ -56,17 +68,33 @@ impl QuerySession {
         parquet.pruning = true;
         // Row counts and min/max per file let the planner skip files and size joins.
         config.options_mut().execution.collect_statistics = true;
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = match &options.engine {
+            Engine::Local => SessionContext::new_with_config(config),
+            #[cfg(feature = "ballista")]
+            Engine::Ballista { scheduler } => super::ballista::cluster_context(config, scheduler)?,
+            // `Engine::parse` refuses `ballista://` in a build without the feature.
+            #[cfg(not(feature = "ballista"))]
+            Engine::Ballista { .. } => {
+                return Err(QueryError::Engine(super::engine::EngineError::NotBuiltIn(options.engine.to_string())));
+            }
+        };
         let events = options.lake.events_dir();
         std::fs::create_dir_all(&events).map_err(|source| QueryError::Io { path: events.clone(), source })?;
+        // A relative lake becomes absolute here (against the working directory), which is
+        // also the path Ballista executors open.
         let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
         let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
             .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
         let table_config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(events_read_schema());
-        let table = ListingTable::try_new(table_config)?;
-        ctx.register_table("events", Arc::new(EventsTable::new(Arc::new(table))))?;
+        let table = Arc::new(ListingTable::try_new(table_config)?);
+        match options.engine {
+            Engine::Local => ctx.register_table("events", Arc::new(EventsTable::new(table)))?,
+            // A scheduler can decode only the bare listing table; the cluster session adds
+            // the same date bounds with an optimizer rule instead (`ballista.rs`).
+            Engine::Ballista { .. } => ctx.register_table("events", table)?,
+        };
         // `alerts`: the alert store, small enough to read whole at every session.
         let store = crate::alert::AlertStore::open(&options.lake)?;
         let batch = crate::alert::table::alerts_batch(store.alerts())?;

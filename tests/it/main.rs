@@ -2,6 +2,8 @@
 //! real `kvaudit` binary or reads a real lake; none of them fakes a part.
 
 mod azurite;
+#[cfg(feature = "ballista")]
+mod ballista;
 mod bad_input;
 mod blobs;
 mod cli;
