@@ -164,4 +164,3 @@ impl OptimizerRule for EventsDateBounds {
         Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
     }
 }
-

@@ -169,7 +169,10 @@ fn named_queries_give_the_same_tables_through_kvaudit_query_on_ballista() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{file} on Ballista failed: {stderr}");
-        assert!(stderr.contains("Sending the query to the Ballista cluster."), "{file} did not reach the cluster: {stderr}");
+        assert!(
+            stderr.contains("Sending the query to the Ballista cluster."),
+            "{file} did not reach the cluster: {stderr}"
+        );
         let frame = cluster.runtime.block_on(session.context().sql(q.sql)).unwrap();
         outcomes.push(Outcome {
             name: q.name.to_owned(),
@@ -315,7 +318,14 @@ fn an_unreachable_scheduler_fails_the_query_with_one_line() {
     ingest(&lake, &real_fixtures());
     // Port 9 (discard) on loopback: nothing listens there in the test environment.
     let out = kvaudit()
-        .args(["--lake", lake.to_str().unwrap(), "query", "SELECT count(*) FROM events", "--engine", "ballista://127.0.0.1:9"])
+        .args([
+            "--lake",
+            lake.to_str().unwrap(),
+            "query",
+            "SELECT count(*) FROM events",
+            "--engine",
+            "ballista://127.0.0.1:9",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success(), "the query cannot have run anywhere");
@@ -361,9 +371,8 @@ fn plans_sent_to_the_cluster_carry_the_date_bounds() {
     runtime.block_on(async {
         // Nothing listens there: opening a session and planning never connect.
         let engine = Engine::Ballista { scheduler: "127.0.0.1:9".to_owned() };
-        let session = QuerySession::open(&SessionOptions::new(LakePaths::new(dir.path())).with_engine(engine))
-            .await
-            .unwrap();
+        let session =
+            QuerySession::open(&SessionOptions::new(LakePaths::new(dir.path())).with_engine(engine)).await.unwrap();
         let plan = async |sql: &str| session.context().sql(sql).await.unwrap().into_optimized_plan().unwrap();
 
         let windowed = plan(

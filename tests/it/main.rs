@@ -2,9 +2,9 @@
 //! real `kvaudit` binary or reads a real lake; none of them fakes a part.
 
 mod azurite;
+mod bad_input;
 #[cfg(feature = "ballista")]
 mod ballista;
-mod bad_input;
 mod blobs;
 mod cli;
 mod common;
