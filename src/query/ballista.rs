@@ -80,7 +80,7 @@ pub fn placement(plan: &LogicalPlan) -> Result<Placement> {
     let mut local = BTreeSet::new();
     plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node {
-            let listing = source_as_provider(&scan.source).is_ok_and(|p| p.as_any().is::<ListingTable>());
+            let listing = source_as_provider(&scan.source).is_ok_and(|p| p.is::<ListingTable>());
             // information_schema describes this session's catalog; Ballista's own planner
             // already answers it here.
             if !listing && scan.table_name.schema() != Some("information_schema") {
