@@ -187,6 +187,11 @@ pub enum Command {
         list: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: ResultFormat,
+        /// Where the query runs: `local`, or `ballista://HOST:PORT` (a Ballista scheduler
+        /// whose executors see the lake at the same absolute path; needs a build with
+        /// `--features ballista`).
+        #[arg(long, env = "KVAUDIT_ENGINE", default_value = "local")]
+        engine: String,
     },
     /// Write synthetic Key Vault logs in the archive layout, with planted incidents, a truth
     /// file and a secret inventory.
@@ -235,6 +240,10 @@ pub enum Command {
         config: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
+        /// Where the queries over events run (rollups, window, baselines' sources):
+        /// `local`, or `ballista://HOST:PORT` (needs a build with `--features ballista`).
+        #[arg(long, env = "KVAUDIT_ENGINE", default_value = "local")]
+        engine: String,
     },
     /// Score the detector against generated logs with planted incidents: generate, ingest,
     /// detect day by day, and compare with the truth file (and with Sentinel's rules).

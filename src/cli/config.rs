@@ -9,6 +9,7 @@ use kvaudit::detect::lifecycle::LifecyclePolicy;
 use kvaudit::detect::practice::PracticePolicy;
 use kvaudit::ingest::BlobIngestOptions;
 use kvaudit::lake::LakePaths;
+use kvaudit::query::Engine;
 use kvaudit::query::output::Format;
 use kvaudit::source::azure::{BlobConfig, BlobLocation, Credential, SasToken};
 
@@ -65,7 +66,7 @@ fn read_serve_config(path: &std::path::Path, listen: Option<String>) -> Result<S
             .with_context(|| format!("--listen must be an address and port like 127.0.0.1:8080, not {listen:?}"))?;
     }
     let FileConfig { detect: policy, lifecycle, practice, retention, delivery } = read_policy(Some(path))?;
-    let detect = kvaudit::detect::DetectOptions { from: None, to: None, policy, lifecycle, practice };
+    let detect = kvaudit::detect::DetectOptions { policy, lifecycle, practice, ..Default::default() };
     let retention =
         retention.validate().map_err(|e| anyhow::anyhow!("in the config file {}: [retention] {e}", path.display()))?;
     let retention = retention.limits_anything().then_some(retention);
@@ -197,6 +198,7 @@ pub enum QuerySource {
 pub struct QueryConfig {
     pub source: QuerySource,
     pub format: Format,
+    pub engine: Engine,
 }
 
 pub struct GenerateConfig {
@@ -323,7 +325,7 @@ impl Config {
                     commit_bytes,
                 })
             }
-            Command::Query { sql, file, list, format } => {
+            Command::Query { sql, file, list, format, engine } => {
                 let source = match (sql, file, list) {
                     (_, _, true) => QuerySource::List,
                     (Some(sql), None, false) => QuerySource::Sql(sql),
@@ -335,7 +337,8 @@ impl Config {
                     ResultFormat::Csv => Format::Csv,
                     ResultFormat::Json => Format::Json,
                 };
-                CommandConfig::Query(QueryConfig { source, format })
+                let engine = Engine::parse(&engine)?;
+                CommandConfig::Query(QueryConfig { source, format, engine })
             }
             Command::Generate { out, days, seed, start, scale, teams, vaults, no_incidents, format } => {
                 let start = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
@@ -410,7 +413,7 @@ impl Config {
                     json: format == SummaryFormat::Json,
                 })
             }
-            Command::Detect { from, to, history_days, config, format } => {
+            Command::Detect { from, to, history_days, config, format, engine } => {
                 let FileConfig { detect: mut policy, lifecycle, practice, .. } = read_policy(config.as_deref())?;
                 if let Some(days) = history_days {
                     policy.history_days = check_days(days)?;
@@ -421,6 +424,7 @@ impl Config {
                     policy,
                     lifecycle,
                     practice,
+                    engine: Engine::parse(&engine)?,
                 };
                 CommandConfig::Detect(DetectConfig { options, json: format == SummaryFormat::Json })
             }

@@ -26,7 +26,8 @@ pub fn run(lake: &LakePaths, config: QueryConfig) -> Result<()> {
     };
     let runtime = super::runtime()?;
     let (schema, batches) = runtime.block_on(async {
-        let session = QuerySession::open(&SessionOptions::new(lake.clone())).await?;
+        let options = SessionOptions::new(lake.clone()).with_engine(config.engine.clone());
+        let session = QuerySession::open(&options).await?;
         session.sql(&sql).await
     })?;
     let stdout = std::io::stdout();

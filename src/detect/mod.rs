@@ -98,6 +98,10 @@ pub struct DetectOptions {
     pub lifecycle: lifecycle::LifecyclePolicy,
     /// Settings of the practice findings.
     pub practice: practice::PracticePolicy,
+    /// Where the queries run. On a Ballista cluster, those reading the lake (rollups of
+    /// events, the window, records) run there; those reading the collected rollups in
+    /// memory (`history`, `access`) run here (see `query::ballista`).
+    pub engine: crate::query::Engine,
 }
 
 /// What a run did.
@@ -131,7 +135,7 @@ struct DetectorState {
 pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectReport, DetectError> {
     let started = std::time::Instant::now();
     let _lock = LakeLock::acquire_detector(lake)?;
-    let session = QuerySession::open(&SessionOptions::new(lake.clone())).await?;
+    let session = QuerySession::open(&SessionOptions::new(lake.clone()).with_engine(options.engine.clone())).await?;
     let state_path = lake.detector_state_file();
     let state: DetectorState =
         std::fs::read(&state_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();

@@ -1,16 +1,22 @@
 //! SQL over the lake: one DataFusion session factory (`session.rs`), the `events` table
 //! with time-to-partition pruning (`events_table.rs`), read through a store that follows
 //! the partition manifests of compaction (`lake_store.rs`), the named queries kept as files in
-//! `queries/` (`registry.rs`), and result formatting (`output.rs`).
+//! `queries/` (`registry.rs`), and result formatting (`output.rs`). Queries run in this
+//! process or, with the `ballista` feature, on a Ballista cluster (`engine.rs`,
+//! `ballista.rs`).
 //!
 //! This module only reads the lake; it never writes it.
 
+#[cfg(feature = "ballista")]
+pub mod ballista;
+pub mod engine;
 pub mod events_table;
 pub mod lake_store;
 pub mod output;
 pub mod registry;
 pub mod session;
 
+pub use engine::Engine;
 pub use session::{QuerySession, SessionOptions};
 
 /// Why a query failed.
@@ -31,6 +37,9 @@ pub enum QueryError {
     /// The imported inventory could not be read.
     #[error(transparent)]
     Inventory(#[from] crate::inventory::InventoryError),
+    /// The engine asked for is not available in this build.
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
     /// `--file` or a query name did not resolve to SQL.
     #[error("no query named {0:?}; `kvaudit query --list` shows the named queries")]
     UnknownQuery(String),

@@ -1,5 +1,9 @@
 //! The one place a DataFusion session is built. Every setting that differs from
 //! DataFusion's default, or that a reader might wonder about, is set here with its reason.
+//!
+//! The engine (`SessionOptions::engine`) only changes where plans execute: the settings
+//! and the tables are the same for a local session and a Ballista one (see `ballista.rs`
+//! for the one difference in how `events` is wrapped, and why).
 
 use std::sync::Arc;
 
@@ -14,6 +18,7 @@ use datafusion::prelude::SessionConfig;
 use object_store::local::LocalFileSystem;
 
 use super::QueryError;
+use super::engine::Engine;
 use super::events_table::EventsTable;
 use super::lake_store::LakeStore;
 use crate::lake::LakePaths;
@@ -25,11 +30,18 @@ pub struct SessionOptions {
     pub lake: LakePaths,
     /// Parallelism of query execution; defaults to the number of cores.
     pub target_partitions: Option<usize>,
+    /// Where queries run; local unless `--engine ballista://…` says otherwise.
+    pub engine: Engine,
 }
 
 impl SessionOptions {
     pub fn new(lake: LakePaths) -> Self {
-        SessionOptions { lake, target_partitions: None }
+        SessionOptions { lake, target_partitions: None, engine: Engine::Local }
+    }
+
+    pub fn with_engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
     }
 }
 
@@ -66,9 +78,20 @@ impl QuerySession {
         // a directory read; every scan does it afresh and follows the partition manifests.
         let cache = CacheManagerConfig::default().with_list_files_cache_limit(0);
         let runtime = RuntimeEnvBuilder::new().with_cache_manager(cache).build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let ctx = match &options.engine {
+            Engine::Local => SessionContext::new_with_config_rt(config, runtime),
+            #[cfg(feature = "ballista")]
+            Engine::Ballista { scheduler } => super::ballista::cluster_context(config, scheduler)?,
+            // `Engine::parse` refuses `ballista://` in a build without the feature.
+            #[cfg(not(feature = "ballista"))]
+            Engine::Ballista { .. } => {
+                return Err(QueryError::Engine(super::engine::EngineError::NotBuiltIn(options.engine.to_string())));
+            }
+        };
         let events = options.lake.events_dir();
         std::fs::create_dir_all(&events).map_err(|source| QueryError::Io { path: events.clone(), source })?;
+        // A relative lake becomes absolute here (against the working directory), which is
+        // also the path Ballista executors open.
         let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
         // Local files are read through `LakeStore`, whose listings of `events/` hide what
         // the partition manifests hide: a query never sees a partition half compacted.
@@ -79,8 +102,13 @@ impl QuerySession {
             // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
             .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
         let table_config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(events_read_schema());
-        let table = ListingTable::try_new(table_config)?;
-        ctx.register_table("events", Arc::new(EventsTable::new(Arc::new(table))))?;
+        let table = Arc::new(ListingTable::try_new(table_config)?);
+        match options.engine {
+            Engine::Local => ctx.register_table("events", Arc::new(EventsTable::new(table)))?,
+            // A scheduler can decode only the bare listing table; the cluster session adds
+            // the same date bounds with an optimizer rule instead (`ballista.rs`).
+            Engine::Ballista { .. } => ctx.register_table("events", table)?,
+        };
         // `alerts`: the alert store, small enough to read whole at every session.
         let store = crate::alert::AlertStore::open(&options.lake)?;
         let batch = crate::alert::table::alerts_batch(store.alerts())?;

@@ -117,3 +117,29 @@ fn a_time_range_reads_only_the_date_partitions_it_covers() {
     assert!(plan.contains("date=2026-10-02/"), "{plan}");
     assert!(!plan.contains("date=2026-10-01/"), "{plan}");
 }
+
+/// A build without the `ballista` feature refuses the cluster engine with the way to get
+/// it, and still refuses a malformed engine as such; `local` is the default.
+#[cfg(not(feature = "ballista"))]
+#[test]
+fn the_ballista_engine_needs_a_build_with_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    ingest(&lake, &real_fixtures());
+    let lake = lake.to_str().unwrap();
+    let sql = "SELECT count(*) AS n FROM events";
+    for command in [vec!["query", sql], vec!["detect"]] {
+        let mut args = vec!["--lake", lake];
+        args.extend(&command);
+        args.extend(["--engine", "ballista://127.0.0.1:50050"]);
+        let out = run(&args);
+        assert!(!out.status.success(), "{command:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--features ballista"), "{stderr}");
+    }
+    let out = run(&["--lake", lake, "query", sql, "--engine", "spark://x"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success() && stderr.contains("`local` or `ballista://HOST:PORT`"), "{stderr}");
+    assert_eq!(run_ok(&["--lake", lake, "query", sql, "--engine", "local"]), run_ok(&["--lake", lake, "query", sql]));
+}

@@ -4,6 +4,8 @@
 mod api;
 mod azurite;
 mod bad_input;
+#[cfg(feature = "ballista")]
+mod ballista;
 mod blobs;
 mod browser;
 mod cli;
