@@ -461,26 +461,12 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
             date_text(from - 2 * DAY),
             sig.replace('+', "%2B").replace('/', "%2F")
         );
-        plan.modifiers.leaks.push((h.data_pipeline_test, from, until, Leak::Query(query.clone())));
-        let t = from + 7 * MINUTE;
-        let who_c = Caller::Identity { id: h.data_pipeline_test, ip, client: 0 };
-        let index = s.index(h.data_test, "sql-password");
-        s.get(t, who_c, h.data_test, index);
-        if let Some(last) = s.events.last_mut() {
-            last.leak = Some(Box::new(Leak::Query(query)));
-        }
-        plan.truth.push(incident(
-            "secret_in_log",
-            vname(h.data_test),
-            Some(&Who::app(world, h.data_pipeline_test)),
-            None,
-            None,
-            (from, until),
-            format!(
-                "{}'s requests carried a storage SAS token (sig=…) in requestUri for six hours",
-                name(h.data_pipeline_test)
-            ),
-        ));
+        let explanation = format!(
+            "{}'s requests carried a storage SAS token (sig=…) in requestUri for six hours",
+            name(h.data_pipeline_test)
+        );
+        let leak = LeakStory { who: h.data_pipeline_test, ip, vault: h.data_test, secret: "sql-password" };
+        plant_leak(&mut s, &mut plan, leak, from + 7 * MINUTE, (from, until), Leak::Query(query), explanation);
     }
 
     // secret_in_log: build agents put a storage connection string into their User-Agent.
@@ -491,26 +477,13 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         let info = format!(
             "AZURECLI/2.64.0 (DEB) (AzureDevOps) AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=stbuildcache01;AccountKey={key}==;EndpointSuffix=core.windows.net azsdk-python-keyvault-secrets/4.8.0 Python/3.11.8"
         );
-        plan.modifiers.leaks.push((h.build_agent, from, until, Leak::ClientInfo(info.clone())));
         let ip = world.identities[h.build_agent].networks[0].hosts[0];
-        let who_c = Caller::Identity { id: h.build_agent, ip, client: 0 };
-        let index = s.index(h.shared_prod, "dockerhub-token");
-        s.get(from + 4 * MINUTE, who_c, h.shared_prod, index);
-        if let Some(last) = s.events.last_mut() {
-            last.leak = Some(Box::new(Leak::ClientInfo(info)));
-        }
-        plan.truth.push(incident(
-            "secret_in_log",
-            vname(h.shared_prod),
-            Some(&Who::app(world, h.build_agent)),
-            None,
-            None,
-            (from, until),
-            format!(
-                "{}'s clientInfo carried a storage account connection string (AccountKey=…) for three hours",
-                name(h.build_agent)
-            ),
-        ));
+        let explanation = format!(
+            "{}'s clientInfo carried a storage account connection string (AccountKey=…) for three hours",
+            name(h.build_agent)
+        );
+        let leak = LeakStory { who: h.build_agent, ip, vault: h.shared_prod, secret: "dockerhub-token" };
+        plant_leak(&mut s, &mut plan, leak, from + 4 * MINUTE, (from, until), Leak::ClientInfo(info), explanation);
     }
 
     // secret_in_log: after a dependency upgrade, the platform gateway's Go client sends its
@@ -522,30 +495,57 @@ pub fn plan(world: &World, h: &Handles, rng: &mut Rand) -> Plan {
         let gateway = &world.identities[h.platform_gateway];
         let token = jwt(s.rng, &world.tenant_id, &gateway.appid, &gateway.oid, from);
         let text = format!("Request header x-ms-client-request-id is not a valid GUID and was ignored: '{token}'");
-        plan.modifiers.leaks.push((h.platform_gateway, from, until, Leak::Description(text.clone())));
         let ip = gateway.networks[0].hosts[0];
-        let who_c = Caller::Identity { id: h.platform_gateway, ip, client: 0 };
-        let index = s.index(h.shared_prod, "smtp-password");
-        s.get(from + 2 * MINUTE, who_c, h.shared_prod, index);
-        if let Some(last) = s.events.last_mut() {
-            last.leak = Some(Box::new(Leak::Description(text)));
-        }
-        plan.truth.push(incident(
-            "secret_in_log",
-            vname(h.shared_prod),
-            Some(&Who::app(world, h.platform_gateway)),
-            None,
-            None,
-            (from, until),
-            format!(
-                "{}'s access token (a JWT) was echoed in resultDescription for two hours",
-                name(h.platform_gateway)
-            ),
-        ));
+        let explanation = format!(
+            "{}'s access token (a JWT) was echoed in resultDescription for two hours",
+            name(h.platform_gateway)
+        );
+        let leak = LeakStory { who: h.platform_gateway, ip, vault: h.shared_prod, secret: "smtp-password" };
+        plant_leak(&mut s, &mut plan, leak, from + 2 * MINUTE, (from, until), Leak::Description(text), explanation);
     }
 
     plan.events = events;
     plan
+}
+
+/// Who leaks a credential, and the secret whose scripted read is sure to carry it.
+struct LeakStory {
+    who: IdentityId,
+    ip: Ipv4Addr,
+    vault: VaultId,
+    secret: &'static str,
+}
+
+/// A `secret_in_log` story: every record `leak.who` sends in `period` carries `leak` (the
+/// modifier on steady traffic), one scripted read at `read_at` makes sure at least one
+/// record does, and the truth says so. The order of the calls is the order the stories were
+/// first written in, so the generated bytes do not depend on this helper.
+fn plant_leak(
+    s: &mut Script,
+    plan: &mut Plan,
+    story: LeakStory,
+    read_at: Ticks,
+    period: (Ticks, Ticks),
+    leak: Leak,
+    explanation: String,
+) {
+    plan.modifiers.leaks.push((story.who, period.0, period.1, leak.clone()));
+    let caller = Caller::Identity { id: story.who, ip: story.ip, client: 0 };
+    let index = s.index(story.vault, story.secret);
+    s.get(read_at, caller, story.vault, index);
+    if let Some(last) = s.events.last_mut() {
+        last.leak = Some(Box::new(leak));
+    }
+    let world = s.world;
+    plan.truth.push(incident(
+        "secret_in_log",
+        Some(world.vaults[story.vault].name.as_str()),
+        Some(&Who::app(world, story.who)),
+        None,
+        None,
+        period,
+        explanation,
+    ));
 }
 
 /// An Entra access token for Key Vault, shaped like the real ones: base64url header and
