@@ -14,6 +14,8 @@ pub mod rfc3339;
 pub mod store;
 pub mod suppressions;
 pub mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -135,35 +135,17 @@ impl AlertStore {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, TimeZone};
+    use chrono::Duration;
 
     use super::*;
-    use crate::alert::{AlertKind, Score, Severity};
+    use crate::alert::{AlertKind, Severity, testing};
 
     fn alert(kind: AlertKind, identity: &str, start_min: i64, len_min: i64) -> Alert {
-        let t0 = Utc.with_ymd_and_hms(2026, 10, 23, 14, 0, 0).unwrap();
-        Alert {
-            id: String::new(),
-            kind,
-            severity: Severity::Medium,
-            vault: Some("kv-web-prod".into()),
-            identity_oid: Some(identity.into()),
-            identity_appid: None,
-            identity_upn: None,
-            object_name: None,
-            caller_ip: None,
-            window_start: t0 + Duration::minutes(start_min),
-            window_end: t0 + Duration::minutes(start_min + len_min),
-            observed: serde_json::json!({}),
-            baseline: serde_json::json!({}),
-            score: Score { name: "p".into(), value: 0.0 },
-            explanation: String::new(),
-            evidence: Vec::new(),
-            state: AlertState::Open,
-            state_reason: None,
-            first_raised: t0,
-            last_raised: t0,
-        }
+        let mut alert = testing::alert(kind, Severity::Medium, Some("kv-web-prod"));
+        alert.identity_oid = Some(identity.into());
+        alert.window_start = testing::t0() + Duration::minutes(start_min);
+        alert.window_end = testing::t0() + Duration::minutes(start_min + len_min);
+        alert
     }
 
     fn store() -> (tempfile::TempDir, AlertStore) {

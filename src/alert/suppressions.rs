@@ -108,36 +108,16 @@ impl Suppressions {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, TimeZone};
+    use chrono::Duration;
 
     use super::*;
-    use crate::alert::{Alert, AlertKind, Score, Severity};
+    use crate::alert::{AlertKind, Severity, testing};
 
     fn raised(store: &mut AlertStore, identity: &str) -> String {
-        let t0 = Utc.with_ymd_and_hms(2026, 10, 23, 14, 0, 0).unwrap();
-        let alert = Alert {
-            id: String::new(),
-            kind: AlertKind::NewIp,
-            severity: Severity::Medium,
-            vault: Some("kv-web-prod".into()),
-            identity_oid: Some(identity.into()),
-            identity_appid: None,
-            identity_upn: None,
-            object_name: None,
-            caller_ip: Some("10.0.0.1".into()),
-            window_start: t0,
-            window_end: t0 + Duration::hours(1),
-            observed: serde_json::json!({}),
-            baseline: serde_json::json!({}),
-            score: Score { name: "p".into(), value: 0.0 },
-            explanation: String::new(),
-            evidence: Vec::new(),
-            state: AlertState::Open,
-            state_reason: None,
-            first_raised: t0,
-            last_raised: t0,
-        };
-        store.raise(alert, t0).0
+        let mut alert = testing::alert(AlertKind::NewIp, Severity::Medium, Some("kv-web-prod"));
+        alert.identity_oid = Some(identity.into());
+        alert.caller_ip = Some("10.0.0.1".into());
+        store.raise(alert, testing::t0()).0
     }
 
     #[test]

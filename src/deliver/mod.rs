@@ -531,34 +531,13 @@ fn period_end(now: DateTime<Utc>, period_minutes: u32) -> DateTime<Utc> {
 pub(crate) mod testing {
     //! Alerts for the module's unit tests.
 
-    use chrono::TimeZone;
-
-    use crate::alert::{Alert, AlertKind, AlertState, Score, Severity};
+    use crate::alert::{Alert, AlertKind, Severity};
 
     pub fn alert(id: &str, kind: AlertKind, severity: Severity, vault: Option<&str>) -> Alert {
-        let t0 = chrono::Utc.with_ymd_and_hms(2026, 10, 23, 14, 0, 0).unwrap();
-        Alert {
-            id: id.to_owned(),
-            kind,
-            severity,
-            vault: vault.map(str::to_owned),
-            identity_oid: None,
-            identity_appid: None,
-            identity_upn: None,
-            object_name: None,
-            caller_ip: None,
-            window_start: t0,
-            window_end: t0 + chrono::Duration::hours(1),
-            observed: serde_json::json!({}),
-            baseline: serde_json::json!({}),
-            score: Score { name: "p".into(), value: 0.001 },
-            explanation: String::new(),
-            evidence: Vec::new(),
-            state: AlertState::Open,
-            state_reason: None,
-            first_raised: t0,
-            last_raised: t0,
-        }
+        let mut alert = crate::alert::testing::alert(kind, severity, vault);
+        alert.id = id.to_owned();
+        alert.score.value = 0.001;
+        alert
     }
 }
 
