@@ -49,11 +49,9 @@ pub(crate) fn apply(
         reason: format!("window ended before the alerts limit {keep} ({})", cutoff.to_rfc3339()),
         items: removed.iter().map(|a| a.id.clone()).collect(),
     };
-    if !options.dry_run {
-        audit.record(&deletion)?;
+    audit.carry_out(deletion, summary, |_| {
         store.save()?;
         tracing::info!(alerts = removed.len(), "Deleted alerts past the retention limit.");
-    }
-    summary.add(deletion);
-    Ok(())
+        Ok(())
+    })
 }

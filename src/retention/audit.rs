@@ -7,7 +7,7 @@ use std::io::Write;
 use chrono::Utc;
 use serde::Serialize;
 
-use super::{Deletion, RetentionError};
+use super::{Deletion, RetentionError, RetentionSummary};
 use crate::lake::{LakePaths, RunId};
 
 /// One audit line.
@@ -33,8 +33,24 @@ impl AuditLog {
         AuditLog { path: lake.retention_audit_file(), run: RunId::new(), dry_run }
     }
 
+    /// The one way retention deletes: records `deletion` durably, then runs `delete`, then
+    /// counts it in `summary`. A dry run only counts it.
+    pub(crate) fn carry_out(
+        &mut self,
+        deletion: Deletion,
+        summary: &mut RetentionSummary,
+        delete: impl FnOnce(&Deletion) -> Result<(), RetentionError>,
+    ) -> Result<(), RetentionError> {
+        if !self.dry_run {
+            self.record(&deletion)?;
+            delete(&deletion)?;
+        }
+        summary.add(deletion);
+        Ok(())
+    }
+
     /// Records `deletion` durably; a dry run records nothing.
-    pub(crate) fn record(&mut self, deletion: &Deletion) -> Result<(), RetentionError> {
+    fn record(&mut self, deletion: &Deletion) -> Result<(), RetentionError> {
         if self.dry_run {
             return Ok(());
         }

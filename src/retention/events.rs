@@ -111,12 +111,11 @@ pub(crate) async fn apply(
             reason: reason.clone(),
             items: Vec::new(),
         };
-        if !options.dry_run {
-            audit.record(&deletion)?;
+        audit.carry_out(deletion, summary, |deletion| {
             delete_partition(lake, date, &run)?;
             tracing::info!(%date, files, rows = deletion.rows, "Deleted an events partition past the retention limit.");
-        }
-        summary.add(deletion);
+            Ok(())
+        })?;
     }
     if !options.dry_run {
         empty_trash(lake)?;

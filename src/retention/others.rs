@@ -73,11 +73,7 @@ pub(crate) fn baselines(
                 reason: format!("older than the baselines limit {keep} ({})", cutoff.to_rfc3339()),
                 items: Vec::new(),
             };
-            if !options.dry_run {
-                audit.record(&deletion)?;
-                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-            }
-            summary.add(deletion);
+            audit.carry_out(deletion, summary, |_| std::fs::remove_dir_all(&dir).map_err(io(&dir)))?;
         }
     }
     Ok(())
@@ -134,11 +130,7 @@ pub(crate) fn exports(
             reason: format!("created {}, before the exports limit {keep} ({})", manifest.created, cutoff.to_rfc3339()),
             items: Vec::new(),
         };
-        if !options.dry_run {
-            audit.record(&deletion)?;
-            std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-        }
-        summary.add(deletion);
+        audit.carry_out(deletion, summary, |_| std::fs::remove_dir_all(&dir).map_err(io(&dir)))?;
     }
     Ok(())
 }
