@@ -154,6 +154,18 @@ fn clean_note(text: Option<String>) -> ApiResult<Option<String>> {
     Ok((!text.is_empty()).then_some(text))
 }
 
+/// Acknowledging or closing an alert ends any suppression of it.
+fn settle(
+    store: &mut AlertStore,
+    suppressions: &mut Suppressions,
+    id: &str,
+    to: AlertState,
+    why: String,
+) -> ApiResult<()> {
+    suppressions.forget(id);
+    store.set_state(id, to, Some(why)).map(|_| ()).map_err(|e| ApiError::internal("changing the alert", e))
+}
+
 /// Runs `change` on the stored alert `id` under the detector's locks, saves, and answers
 /// with the changed alert.
 async fn change(
@@ -210,11 +222,7 @@ pub async fn acknowledge(
                     current.as_str()
                 )));
             }
-            suppressions.forget(&id2);
-            store
-                .set_state(&id2, AlertState::Acknowledged, Some(why))
-                .map(|_| ())
-                .map_err(|e| ApiError::internal("changing the alert", e))
+            settle(store, suppressions, &id2, AlertState::Acknowledged, why)
         })
         .await,
         &id,
@@ -236,11 +244,7 @@ pub async fn close(
             if current == AlertState::Closed {
                 return Err(ApiError::Conflict(format!("alert {id2} is closed already")));
             }
-            suppressions.forget(&id2);
-            store
-                .set_state(&id2, AlertState::Closed, Some(why))
-                .map(|_| ())
-                .map_err(|e| ApiError::internal("changing the alert", e))
+            settle(store, suppressions, &id2, AlertState::Closed, why)
         })
         .await,
         &id,
