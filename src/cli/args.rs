@@ -35,6 +35,7 @@ pub enum ResultFormat {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum CompactOrder {
+    Hour,
     Time,
     VaultIdentityTime,
 }
@@ -379,8 +380,10 @@ pub enum Command {
         /// the small ones merged.
         #[arg(long, default_value = "128MB")]
         target_size: String,
-        /// Row order: time first (time-range queries prune best) or vault, identity, time.
-        #[arg(long, value_enum, default_value = "time")]
+        /// Row order: by hour, then vault, identity and time (hour ranges prune, files stay
+        /// as small as ingest's); time first (finest time pruning, larger files); or vault,
+        /// identity, time.
+        #[arg(long, value_enum, default_value = "hour")]
         order: CompactOrder,
         /// Rewrite every file of a partition with more than one, not only the small ones.
         #[arg(long)]

@@ -491,6 +491,7 @@ impl Config {
                 }
                 options.memory_limit = usize::try_from(memory).unwrap_or(usize::MAX);
                 options.order = match order {
+                    CompactOrder::Hour => kvaudit::compact::SortOrder::Hour,
                     CompactOrder::Time => kvaudit::compact::SortOrder::Time,
                     CompactOrder::VaultIdentityTime => kvaudit::compact::SortOrder::VaultIdentityTime,
                 };

@@ -55,14 +55,21 @@ pub enum CompactError {
 }
 
 /// The order rows are written in. Rows with the same `(source, source_offset)` are
-/// adjacent in both (the same record has the same time, vault and identity), which is how
-/// duplicates are found.
+/// adjacent in every order (the same record has the same time, vault and identity), which
+/// is how duplicates are found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SortOrder {
-    /// `time, vault, identity_oid`: narrow time ranges per row group and page, so a time
-    /// range (an hour of detection, a day of export) reads few of them.
+    /// The hour of `time`, then `vault, identity_oid, time`: a row group spans about an
+    /// hour, so an hour of detection or a day of export still reads few of them, and inside
+    /// the hour one vault's and one identity's records sit together as they did in their
+    /// hourly blob. That keeps `raw` compressing as well as ingest's files: sorting by
+    /// `time` alone interleaves every vault's records and made a compacted day 64 % larger
+    /// than its ingested files (1.2M records: 94.8 MB ingested, 155.4 MB sorted by time).
     #[default]
+    Hour,
+    /// `time, vault, identity_oid`: the narrowest time range per row group and page, at
+    /// the cost of size (see [`SortOrder::Hour`]).
     Time,
     /// `vault, identity_oid, time`: narrow vault and identity ranges instead, for
     /// per-vault or per-identity lookups; a time range then prunes nothing inside a day.
@@ -70,12 +77,17 @@ pub enum SortOrder {
 }
 
 impl SortOrder {
-    /// The sort columns, ending with the duplicate key.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            SortOrder::Time => &["time", "vault", "identity_oid", "source", "source_offset"],
-            SortOrder::VaultIdentityTime => &["vault", "identity_oid", "time", "source", "source_offset"],
-        }
+    /// The sort keys, ending with the duplicate key.
+    pub fn keys(self) -> Vec<datafusion::logical_expr::SortExpr> {
+        use datafusion::functions::expr_fn::date_trunc;
+        use datafusion::prelude::{col, lit};
+        let mut keys = match self {
+            SortOrder::Hour => vec![date_trunc(lit("hour"), col("time")), col("vault"), col("identity_oid"), col("time")],
+            SortOrder::Time => vec![col("time"), col("vault"), col("identity_oid")],
+            SortOrder::VaultIdentityTime => vec![col("vault"), col("identity_oid"), col("time")],
+        };
+        keys.extend([col("source"), col("source_offset")]);
+        keys.into_iter().map(|key| key.sort(true, false)).collect()
     }
 }
 

@@ -15,7 +15,7 @@ use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use chrono::NaiveDate;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 
@@ -48,7 +48,16 @@ pub(crate) async fn rewrite(
         .with_temp_file_path(&spill)
         .build_arc()
         .map_err(read)?;
-    let mut config = SessionConfig::new();
+    let mut config = SessionConfig::new()
+        // One sorter: the output is one sorted stream anyway (written by one writer), and
+        // two sorters sharing the pool each ran out of it while spilling.
+        .with_target_partitions(1)
+        // Before a sorter spills it sorts what it holds, and the sorted copy is a second
+        // reservation as large as the buffered rows (wide: `raw` is about 1 KB a record).
+        // With the default 10 MB kept back for it, a day of 1.2M records failed with
+        // "Resources exhausted" at 1 GB instead of spilling; half the pool for the sorted
+        // copy leaves half for buffering, and the sort spills instead of failing.
+        .with_sort_spill_reservation_bytes(options.memory_limit / 2);
     // The files are written with the file schema (plain `Utf8`), so read them as such.
     config.options_mut().execution.parquet.schema_force_view_types = false;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
@@ -57,8 +66,7 @@ pub(crate) async fn rewrite(
     let paths: Vec<String> = inputs.iter().map(|f| dir.join(&f.name).to_string_lossy().into_owned()).collect();
     let schema = events_file_schema();
     let frame = ctx.read_parquet(paths, ParquetReadOptions::default().schema(&schema)).await.map_err(read)?;
-    let order = options.order.columns().iter().map(|c| col(*c).sort(true, false)).collect();
-    let mut stream = frame.sort(order).map_err(read)?.execute_stream().await.map_err(read)?;
+    let mut stream = frame.sort(options.order.keys()).map_err(read)?.execute_stream().await.map_err(read)?;
 
     let sizing =
         FileSizing { row_group_rows: options.row_group_rows, zstd_level: options.zstd_level, ..Default::default() };
