@@ -35,6 +35,7 @@ class Run:
     peak_rss_mb: float
     stdout: str
     cpu_seconds: float = 0.0
+    stderr: str = ""
 
 
 def run(cmd: list[str], cwd: Path | None = None, check: bool = True) -> Run:
@@ -54,7 +55,8 @@ def run(cmd: list[str], cwd: Path | None = None, check: bool = True) -> Run:
     if check and proc.returncode != 0:
         sys.stderr.write(err.decode("utf-8", "replace"))
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)[:300]}")
-    return Run(seconds, usage.ru_maxrss / 1024.0, stdout, usage.ru_utime + usage.ru_stime)
+    return Run(seconds, usage.ru_maxrss / 1024.0, stdout, usage.ru_utime + usage.ru_stime,
+               err.decode("utf-8", "replace"))
 
 
 def best(runs: list[Run]) -> Run:
