@@ -1,7 +1,7 @@
 """kvaudit at scale, beside DuckDB on the same files: one step of the growth curve, or the report.
 
-Run through scripts/bench_scale.sh, which grows one generated lake (10, 30, 90 days of
-~1M events a day), compacts it and calls `measure` after each step, then `report`.
+Run through scripts/bench_scale.sh, which builds one generated lake (90 days of ~1M events a
+day), compacts it, calls `measure` on lakes of its first 10, 30 and 90 days, then `report`.
 Measurement as in bench_ingest.py (whose `run` it reuses): every measured run is its own
 process, wall time from start to exit, peak RSS from that child's rusage; "warm" is the
 best of --runs with the page cache warm.
@@ -154,16 +154,18 @@ def report(args: argparse.Namespace) -> None:
     say(f"# kvaudit at scale, beside DuckDB {duckdb.__version__} ({kv_version}; {os.cpu_count()} cores; "
         f"{time.strftime('%Y-%m-%d')})")
     say("")
-    say(f"Lake: {args.lake_desc}; compacted (`kvaudit compact`, default order) after each step. "
-        "One process per run, page cache warm; warm = best of the runs; detection window = the "
-        "newest hour; history 30 days.")
+    c = steps[-1].get("compact") or {}
+    say(f"Lake: {args.lake_desc}; compacted by `kvaudit compact` (default order; the whole "
+        f"{steps[-1]['days']}-day lake: {c.get('files_before', 0)} files, {c.get('bytes_before', 0) / 1e9:.2f} GB → "
+        f"{c.get('files_after', 0)} files, {c.get('bytes_after', 0) / 1e9:.2f} GB in {c.get('seconds', 0):.0f} s). "
+        "A step of N days is a lake of the first N days (partitions hard-linked). One process per run, page "
+        "cache warm; warm = best of the runs; detection window = the newest hour; history 30 days.")
     say("")
-    say("| days | events | event files | GB on disk | MB per million events | compaction s (that step's new days) |")
+    say("| days | events | event files | GB on disk | MB per million events | baselines MB |")
     say("|---:|---:|---:|---:|---:|---:|")
     for s in steps:
-        c = s.get("compact") or {}
         say(f"| {s['days']} | {s['events']:,} | {s['files']} | {s['event_bytes'] / 1e9:.2f} | "
-            f"{s['event_bytes'] / 1e6 / (s['events'] / 1e6):.1f} | {c.get('seconds', float('nan')):.1f} |")
+            f"{s['event_bytes'] / 1e6 / (s['events'] / 1e6):.1f} | {s['baselines_mb']} |")
     say("")
     say("| days | question | kvaudit s | DuckDB s | DuckDB/kvaudit | kvaudit peak RSS MB | DuckDB peak RSS MB |")
     say("|---:|---|---:|---:|---:|---:|---:|")

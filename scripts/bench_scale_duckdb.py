@@ -56,10 +56,12 @@ class Lake:
 
     def sql(self, group: str, name: str) -> str:
         text = (self.queries / group / f"{name}.sql").read_text()
-        # The one dialect difference in these files: DataFusion's ordered aggregates
+        # The two dialect differences in these files: DataFusion's ordered aggregates
         # `first_value(x ORDER BY t)` / `last_value(...)` are DuckDB's `first` / `last`
-        # (DuckDB's first_value is a window function only).
-        return re.sub(r"\b(first|last)_value\(", r"\1(", text)
+        # (DuckDB's first_value is a window function only), and DataFusion's
+        # `date_bin(interval, t)` is DuckDB's `time_bucket(interval, t)`.
+        text = re.sub(r"\b(first|last)_value\(", r"\1(", text)
+        return re.sub(r"\bdate_bin\(", "time_bucket(", text)
 
     def bind_scope(self, start: dt.datetime, end: dt.datetime, allow: bool) -> None:
         allowed = ALLOWED if allow else "false"

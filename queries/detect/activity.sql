@@ -1,6 +1,8 @@
 -- Hourly caller activity per identity, vault, operation, object, address and outcome: the rollup every baseline is computed from, materialized once per event date under baselines/activity/.
 SELECT
-    date_trunc('hour', time) AS hour,
+    -- date_bin, not date_trunc: the same hour for UTC times, but plain arithmetic, while
+    -- date_trunc converts every time through its time zone (a fifth of this query's time).
+    date_bin(INTERVAL '1 hour', time) AS hour,
     vault,
     identity,
     identity_appid,
