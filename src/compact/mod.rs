@@ -82,7 +82,9 @@ impl SortOrder {
         use datafusion::functions::expr_fn::date_trunc;
         use datafusion::prelude::{col, lit};
         let mut keys = match self {
-            SortOrder::Hour => vec![date_trunc(lit("hour"), col("time")), col("vault"), col("identity_oid"), col("time")],
+            SortOrder::Hour => {
+                vec![date_trunc(lit("hour"), col("time")), col("vault"), col("identity_oid"), col("time")]
+            }
             SortOrder::Time => vec![col("time"), col("vault"), col("identity_oid")],
             SortOrder::VaultIdentityTime => vec![col("vault"), col("identity_oid"), col("time")],
         };
