@@ -3,8 +3,14 @@
 //! clients poll. Checks that no record and no alert is lost or duplicated, that every alert
 //! is mailed exactly once, that the pollers never see an error, and that the service's
 //! memory stays flat once the backlog is in.
+//!
+//! `KVAUDIT_SOAK_HOURS` sets how many hours arrive while the service runs, one a round
+//! (default 24; `scripts/soak.sh` runs two weeks of them), and `KVAUDIT_SOAK_RSS_OUT=FILE`
+//! writes one CSV line per round: round, hours appended, resident KiB, records ingested,
+//! seconds since the first round.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,6 +50,32 @@ fn blobs_of(container: &Path) -> Vec<(String, Vec<u8>)> {
     blobs
 }
 
+/// Days of logs in Azurite before the service starts.
+const BACKLOG_DAYS: u32 = 7;
+
+/// Hours appended while the service runs, one a round: `KVAUDIT_SOAK_HOURS`, default 24.
+fn held_hour_count() -> usize {
+    match std::env::var("KVAUDIT_SOAK_HOURS") {
+        Ok(text) => {
+            text.trim().parse().ok().filter(|n| *n >= 2).expect("KVAUDIT_SOAK_HOURS: a whole number, 2 or more")
+        }
+        Err(_) => 24,
+    }
+}
+
+/// The least-squares slope of `ys` over their index: units of `ys` per round.
+fn slope(ys: &[u64]) -> f64 {
+    let n = ys.len() as f64;
+    let mean_x = (n - 1.0) / 2.0;
+    let mean_y = ys.iter().sum::<u64>() as f64 / n;
+    let (mut num, mut den) = (0.0, 0.0);
+    for (x, y) in ys.iter().enumerate() {
+        num += (x as f64 - mean_x) * (*y as f64 - mean_y);
+        den += (x as f64 - mean_x).powi(2);
+    }
+    if den == 0.0 { 0.0 } else { num / den }
+}
+
 /// The service's resident memory in KiB (Linux).
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -54,19 +86,20 @@ fn rss_kib(pid: u32) -> u64 {
 #[test]
 fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_keeps_its_memory_flat() {
     let dir = tempfile::tempdir().unwrap();
-    let logs = generate(dir.path(), 8, "0.05");
+    let held_count = held_hour_count();
+    let logs = generate(dir.path(), BACKLOG_DAYS + held_count.div_ceil(24) as u32, "0.05");
     let blobs = blobs_of(&logs.container());
     assert!(blobs.len() > 40, "too few blobs to soak: {}", blobs.len());
 
-    // The hours before the last 24 are the backlog the first cycle reads; the last
-    // 24 arrive while the service runs, an hour a round, each blob in two appends split
+    // The hours before the last `held_count` (24) are the backlog the first cycle reads; the
+    // last ones arrive while the service runs, an hour a round, each blob in two appends split
     // inside a line: its first part in its hour's round, the rest one round later (Azure
     // appends to the previous hour's blob shortly after the hour ends, within the grace).
     let azurite = Azurite::start();
     let container = Container::create(&azurite, "insights-logs-auditevent");
     let hour_of = |name: &str| name[name.find("/y=").unwrap()..].to_owned();
     let hours: BTreeSet<String> = blobs.iter().map(|(name, _)| hour_of(name)).collect();
-    let held_hours: Vec<String> = hours.iter().rev().take(24).rev().cloned().collect();
+    let held_hours: Vec<String> = hours.iter().rev().take(held_count).rev().cloned().collect();
     let (backlog, held): (Vec<_>, Vec<_>) = blobs.iter().partition(|(name, _)| !held_hours.contains(&hour_of(name)));
     for (name, bytes) in backlog {
         container.append(name, bytes);
@@ -130,6 +163,12 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_keeps_its_memory_f
     // Rounds: each appends the first part of the next hour's blobs and the rest of the
     // previous hour's, then waits two cycles and samples the service's memory.
     let mut rss = Vec::new();
+    let mut rss_out = std::env::var_os("KVAUDIT_SOAK_RSS_OUT").map(|path| {
+        let mut file = std::fs::File::create(&path).expect("KVAUDIT_SOAK_RSS_OUT can be created");
+        writeln!(file, "round,hours_appended,rss_kib,records,elapsed_s").unwrap();
+        file
+    });
+    let started = Instant::now();
     let mut pending_tail: Vec<(&str, &[u8])> = Vec::new();
     for round in 0..=held_hours.len() {
         for (name, tail) in pending_tail.drain(..) {
@@ -145,6 +184,13 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_keeps_its_memory_f
         let cycles = server.metric("kvaudit_cycles_total ").unwrap() as u64;
         server.wait_for_cycles(cycles + 2);
         rss.push(rss_kib(server.child.id()));
+        if let Some(file) = rss_out.as_mut() {
+            let records = server.metric("kvaudit_ingest_records_total ").unwrap_or(0.0) as u64;
+            let hours = (round + 1).min(held_hours.len());
+            let elapsed = started.elapsed().as_secs_f64();
+            writeln!(file, "{round},{hours},{},{records},{elapsed:.1}", rss[round]).unwrap();
+            file.flush().unwrap();
+        }
     }
     assert!(pending_tail.is_empty());
 
@@ -231,6 +277,8 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_keeps_its_memory_f
     // ones, give or take allocator noise.
     let first = rss[..rss.len() / 2].iter().max().unwrap();
     let last = rss[rss.len() / 2..].iter().max().unwrap();
+    let second_half_slope = slope(&rss[rss.len() / 2..]);
     eprintln!("resident memory per round, KiB: {rss:?}");
+    eprintln!("second half: {second_half_slope:.1} KiB per round");
     assert!(*last <= first + first / 4 + 32 * 1024, "resident memory grew from {first} KiB to {last} KiB: {rss:?}");
 }
