@@ -51,6 +51,23 @@ pub fn allowed_predicate(allow: &[AllowRule]) -> String {
     format!("coalesce({}, false)", rules.join(" OR "))
 }
 
+/// The query `scope` stands for: the caller events of `[from, to)`, allow-listed calls
+/// left out when `allow` is given.
+pub fn scope_sql(from: DateTime<Utc>, to: DateTime<Utc>, allow: Option<&[AllowRule]>) -> String {
+    let allowed = allow.map(allowed_predicate).unwrap_or_else(|| "false".to_owned());
+    format!(
+        "SELECT *, coalesce(identity_oid, identity_appid, 'ip:' || caller_ip, 'unknown') AS identity FROM events \
+         WHERE time >= {} AND time < {} AND operation NOT LIKE '%EventGridNotification' AND NOT {allowed}",
+        timestamp_literal(from),
+        timestamp_literal(to),
+    )
+}
+
+/// The query `records` stands for: every record of `[from, to)`, service records included.
+pub fn records_sql(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    format!("SELECT * FROM events WHERE time >= {} AND time < {}", timestamp_literal(from), timestamp_literal(to))
+}
+
 /// Binds `scope` to the caller events of `[from, to)`; allow-listed calls are left out
 /// when `allow` is given (rollups keep them, so a changed allow-list needs no rebuild).
 pub async fn bind_scope(
@@ -59,29 +76,27 @@ pub async fn bind_scope(
     to: DateTime<Utc>,
     allow: Option<&[AllowRule]>,
 ) -> Result<(), DetectError> {
-    let allowed = allow.map(allowed_predicate).unwrap_or_else(|| "false".to_owned());
-    let sql = format!(
-        "SELECT *, coalesce(identity_oid, identity_appid, 'ip:' || caller_ip, 'unknown') AS identity FROM events \
-         WHERE time >= {} AND time < {} AND operation NOT LIKE '%EventGridNotification' AND NOT {allowed}",
-        timestamp_literal(from),
-        timestamp_literal(to),
-    );
-    let view = session.context().sql(&sql).await?.into_view();
-    let ctx = session.context();
-    ctx.deregister_table("scope")?;
-    ctx.register_table("scope", view)?;
-    Ok(())
+    bind_view(session, "scope", &scope_sql(from, to, allow)).await
 }
 
 /// Binds `records` to every record of `[from, to)`, service records included.
 pub async fn bind_records(session: &QuerySession, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), DetectError> {
-    let sql =
-        format!("SELECT * FROM events WHERE time >= {} AND time < {}", timestamp_literal(from), timestamp_literal(to));
-    let view = session.context().sql(&sql).await?.into_view();
+    bind_view(session, "records", &records_sql(from, to)).await
+}
+
+async fn bind_view(session: &QuerySession, name: &str, sql: &str) -> Result<(), DetectError> {
+    let view = session.context().sql(sql).await?.into_view();
     let ctx = session.context();
-    ctx.deregister_table("records")?;
-    ctx.register_table("records", view)?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, view)?;
     Ok(())
+}
+
+/// A rollup query over `[from, to)` as one statement: `scope` and `records` bound by a
+/// `WITH` clause instead of the session's tables, so several days can run at once in one
+/// session. The rollup queries are single `SELECT`s (no `WITH` of their own).
+pub fn with_day_relations(sql: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    format!("WITH scope AS ({}), records AS ({})\n{sql}", scope_sql(from, to, None), records_sql(from, to))
 }
 
 /// Runs a detector query and collects its schema and batches.
