@@ -1,6 +1,14 @@
-# Sourced by the bench scripts (needs VENV set and a `log` function): DuckDB from PyPI in
-# the venv (plus its CLI when it installs), and kvaudit built in release. Sets CLI_ARGS
-# (the bench helper's --duckdb-cli flag, empty without the CLI) and KVAUDIT.
+# Sourced by the bench scripts, from the repository root: the work directory BENCH_DIR
+# (default ./bench-out, made absolute), the venv VENV in it with DuckDB from PyPI (plus its
+# CLI when it installs), a `log` function, and kvaudit built in release. Sets CLI_ARGS (the
+# bench helper's --duckdb-cli flag, empty without the CLI) and KVAUDIT.
+BENCH_DIR=${BENCH_DIR:-./bench-out}
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+VENV=$BENCH_DIR/venv
+
+log() { printf '==> %s\n' "$*" >&2; }
+
 if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
     log "creating $VENV with duckdb"
     rm -rf "$VENV"

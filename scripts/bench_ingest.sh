@@ -16,14 +16,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-BENCH_DIR=${BENCH_DIR:-./bench-out}
-mkdir -p "$BENCH_DIR"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
-VENV=$BENCH_DIR/venv
 
-log() { printf '==> %s\n' "$*" >&2; }
-
-# 1. DuckDB (PyPI) in a venv, kvaudit in release.
+# 1. BENCH_DIR, DuckDB (PyPI) in a venv, kvaudit in release.
 . scripts/bench_common.sh
 
 # 2. Inputs: ~1M records (~1.1 GB), and ~3x that for the memory check. A `.complete` marker

@@ -21,19 +21,13 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-BENCH_DIR=${BENCH_DIR:-./bench-out}
-mkdir -p "$BENCH_DIR"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
-VENV=$BENCH_DIR/venv
 STEPS=${STEPS:-10 30 90}
 RUNS=${RUNS:-3}
+
+# 1. BENCH_DIR, DuckDB (PyPI) in the venv, kvaudit in release.
+. scripts/bench_common.sh
 LAKE=$BENCH_DIR/scale-lake
 RESULTS=$BENCH_DIR/scale.jsonl
-
-log() { printf '==> %s\n' "$*" >&2; }
-
-# 1. DuckDB (PyPI) in the venv; kvaudit in release.
-. scripts/bench_common.sh
 # 2. The lake builder (TEAMS, SCALE, SEED, START, CHUNK_DAYS).
 . scripts/bench_lake.sh
 

@@ -21,18 +21,12 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-BENCH_DIR=${BENCH_DIR:-./bench-out}
-mkdir -p "$BENCH_DIR"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
-VENV=$BENCH_DIR/venv
 DAYS=${DAYS:-30}
 RUNS=${RUNS:-5}
-LAKE=$BENCH_DIR/status-lake
 
-log() { printf '==> %s\n' "$*" >&2; }
-
-# 1. DuckDB (PyPI) in the venv bench_ingest.sh uses; kvaudit in release.
+# 1. BENCH_DIR, DuckDB (PyPI) in the venv bench_ingest.sh uses, kvaudit in release.
 . scripts/bench_common.sh
+LAKE=$BENCH_DIR/status-lake
 
 # 2. The lake, CHUNK_DAYS at a time: generate → ingest → delete the JSON (sets the
 #    generator's defaults: TEAMS, SCALE, SEED, START, CHUNK_DAYS).
