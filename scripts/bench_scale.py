@@ -155,9 +155,10 @@ def report(args: argparse.Namespace) -> None:
         f"{time.strftime('%Y-%m-%d')})")
     say("")
     c = steps[-1].get("compact") or {}
-    say(f"Lake: {args.lake_desc}; compacted by `kvaudit compact` (default order; the whole "
-        f"{steps[-1]['days']}-day lake: {c.get('files_before', 0)} files, {c.get('bytes_before', 0) / 1e9:.2f} GB → "
-        f"{c.get('files_after', 0)} files, {c.get('bytes_after', 0) / 1e9:.2f} GB in {c.get('seconds', 0):.0f} s). "
+    compacted = (f" ({c['partitions_compacted']} days: {c['files_before']} files, {c['bytes_before'] / 1e9:.2f} GB → "
+                 f"{c['files_after']} files, {c['bytes_after'] / 1e9:.2f} GB in {c['seconds']:.0f} s)"
+                 if c.get("partitions_compacted") else "")
+    say(f"Lake: {args.lake_desc}; compacted by `kvaudit compact` (default order){compacted}. "
         "A step of N days is a lake of the first N days (partitions hard-linked). One process per run, page "
         "cache warm; warm = best of the runs; detection window = the newest hour; history 30 days.")
     say("")
