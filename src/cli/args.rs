@@ -399,6 +399,9 @@ pub enum Command {
         /// Memory the sort may use before spilling to disk, like 512MB or 2GB.
         #[arg(long, default_value = "1GB")]
         memory: String,
+        /// Rewrite at most this many partitions, newest first; a later run takes the rest.
+        #[arg(long)]
+        max_partitions: Option<usize>,
         #[arg(long, value_enum, default_value = "table")]
         format: SummaryFormat,
     },

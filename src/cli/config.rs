@@ -465,7 +465,19 @@ impl Config {
                 let out = out.context("--out is required")?;
                 CommandConfig::Export(ExportConfig::Write { scope, out })
             }
-            Command::Compact { date, from, to, target_size, order, full, row_group_rows, grace, memory, format } => {
+            Command::Compact {
+                date,
+                from,
+                to,
+                target_size,
+                order,
+                full,
+                row_group_rows,
+                grace,
+                memory,
+                max_partitions,
+                format,
+            } => {
                 let mut options = kvaudit::compact::CompactOptions::new(LakePaths::new(&args.lake));
                 options.dates = match (date, from, to) {
                     (Some(d), _, _) => {
@@ -496,6 +508,10 @@ impl Config {
                     CompactOrder::VaultIdentityTime => kvaudit::compact::SortOrder::VaultIdentityTime,
                 };
                 options.full = full;
+                if max_partitions == Some(0) {
+                    bail!("--max-partitions must be at least 1");
+                }
+                options.max_partitions = max_partitions;
                 if !(1_000..=10_000_000).contains(&row_group_rows) {
                     bail!("--row-group-rows must be between 1000 and 10000000, not {row_group_rows}");
                 }

@@ -130,6 +130,10 @@ pub struct CompactOptions {
     /// partition before it and still read them; later runs delete them. Zero deletes them
     /// at once.
     pub grace: Duration,
+    /// At most this many partitions rewritten in one run, newest first; the others wait
+    /// for the next run. Bounds how long one run holds up its caller (`serve`'s cycle) on
+    /// a lake with a long uncompacted history. `None`: every partition that needs it.
+    pub max_partitions: Option<usize>,
 }
 
 impl CompactOptions {
@@ -144,6 +148,7 @@ impl CompactOptions {
             memory_limit: 1 << 30,
             full: false,
             grace: Duration::ZERO,
+            max_partitions: None,
         }
     }
 }
@@ -169,6 +174,9 @@ pub struct CompactSummary {
     /// Partitions looked at and left alone (fewer than two small files, or still holding
     /// files an earlier run replaced, within their grace period).
     pub partitions_skipped: u64,
+    /// Partitions not looked at because `max_partitions` were rewritten: a later run
+    /// takes them.
+    pub partitions_left: u64,
     /// Files rewritten, and the files they became.
     pub files_before: u64,
     pub files_after: u64,
@@ -216,6 +224,9 @@ impl std::fmt::Display for CompactSummary {
             self.seconds,
             self.mb_per_second,
         )?;
+        if self.partitions_left > 0 {
+            write!(f, "; {} partitions left for a later run (--max-partitions)", self.partitions_left)?;
+        }
         let r = &self.recovered;
         if r.rolled_back + r.finished + r.staging_removed > 0 {
             write!(
@@ -237,8 +248,17 @@ pub async fn compact(options: &CompactOptions) -> Result<CompactSummary, Compact
     let recovered = switch::recover(lake, options.grace)?;
     let mut summary = CompactSummary { recovered: recovered.clone(), ..Default::default() };
     let run = RunId::new();
-    for date in crate::lake::manifest::partition_dates(lake)? {
+    let mut dates = crate::lake::manifest::partition_dates(lake)?;
+    if options.max_partitions.is_some() {
+        // Newest first: recent days are the ones queries and detection read most.
+        dates.reverse();
+    }
+    for date in dates {
         if options.dates.is_some_and(|r| !r.contains(date)) {
+            continue;
+        }
+        if options.max_partitions.is_some_and(|n| summary.partitions_compacted as usize >= n) {
+            summary.partitions_left += 1;
             continue;
         }
         if recovered.waiting.contains(&date.to_string()) {

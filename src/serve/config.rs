@@ -66,6 +66,8 @@ struct RawServe {
     compact_every: String,
     #[serde(default = "default_compact_target_size")]
     compact_target_size: String,
+    #[serde(default = "default_compact_max_days")]
+    compact_max_days: usize,
     #[serde(default = "default_retention_every")]
     retention_every: String,
 }
@@ -79,6 +81,7 @@ impl Default for RawServe {
             commit_bytes: default_commit_bytes(),
             compact_every: default_compact_every(),
             compact_target_size: default_compact_target_size(),
+            compact_max_days: default_compact_max_days(),
             retention_every: default_retention_every(),
         }
     }
@@ -102,6 +105,10 @@ fn default_compact_every() -> String {
 
 fn default_compact_target_size() -> String {
     "128MB".into()
+}
+
+fn default_compact_max_days() -> usize {
+    7
 }
 
 fn default_retention_every() -> String {
@@ -198,6 +205,9 @@ pub struct ServeConfig {
     pub compact_every: Option<Duration>,
     /// The size of the files compaction writes.
     pub compact_target_bytes: u64,
+    /// Date partitions one compaction turn rewrites at most, newest first (a turn holds up
+    /// the cycle: a year of uncompacted days is done over many turns, not in one).
+    pub compact_max_days: usize,
     /// How often the service applies `[retention]` (when that table sets a limit).
     pub retention_every: Duration,
 }
@@ -229,6 +239,9 @@ impl ServeConfig {
         let compact_target_bytes = parse_size(&raw.serve.compact_target_size)
             .filter(|b| *b >= 1_000_000)
             .ok_or_else(|| invalid("[serve] compact_target_size", "must be like 128MB or 1GB (at least 1MB)"))?;
+        if raw.serve.compact_max_days == 0 {
+            return Err(invalid("[serve] compact_max_days", "must be at least 1"));
+        }
         let retention_every = parse_interval(&raw.serve.retention_every)
             .ok_or_else(|| invalid("[serve] retention_every", "must be like 6h or 24h"))?;
         let mut sources = Vec::new();
@@ -261,6 +274,7 @@ impl ServeConfig {
             commit_bytes: raw.serve.commit_bytes,
             compact_every,
             compact_target_bytes,
+            compact_max_days: raw.serve.compact_max_days,
             retention_every,
         })
     }

@@ -145,13 +145,7 @@ impl Service {
         tracing::info!(%addr, lake = %self.lake.root().display(), sources = self.config.sources.len(), "Serving.");
         listening(addr);
 
-        let upkeep = upkeep::Upkeep::new(
-            delivery,
-            self.retention.clone(),
-            self.config.compact_every,
-            self.config.compact_target_bytes,
-            self.config.retention_every,
-        );
+        let upkeep = upkeep::Upkeep::new(delivery, self.retention.clone(), &self.config);
         let cycles =
             cycle::Cycles::new(self.lake.clone(), self.config.clone(), self.detect.clone(), service, stop, upkeep);
         cycles.run_until_stopped(stopped_rx).await;

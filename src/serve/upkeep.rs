@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 
+use super::config::ServeConfig;
 use super::state::ServiceState;
 use crate::compact::{CompactOptions, DateRange, compact};
 use crate::deliver::Delivery;
@@ -38,25 +39,22 @@ pub struct Upkeep {
     pub retention: Option<RetentionRules>,
     pub compact_every: Option<Duration>,
     pub compact_target_bytes: u64,
+    pub compact_max_days: usize,
     pub retention_every: Duration,
     last_compaction: Option<Instant>,
     last_retention: Option<Instant>,
 }
 
 impl Upkeep {
-    pub fn new(
-        delivery: Option<Delivery>,
-        retention: Option<RetentionRules>,
-        compact_every: Option<Duration>,
-        compact_target_bytes: u64,
-        retention_every: Duration,
-    ) -> Upkeep {
+    /// The steps `config`'s `[serve]` table schedules, none of them run yet.
+    pub fn new(delivery: Option<Delivery>, retention: Option<RetentionRules>, config: &ServeConfig) -> Upkeep {
         Upkeep {
             delivery,
             retention,
-            compact_every,
-            compact_target_bytes,
-            retention_every,
+            compact_every: config.compact_every,
+            compact_target_bytes: config.compact_target_bytes,
+            compact_max_days: config.compact_max_days,
+            retention_every: config.retention_every,
             last_compaction: None,
             last_retention: None,
         }
@@ -108,6 +106,7 @@ impl Upkeep {
         let mut options = CompactOptions::new(lake.clone());
         options.dates = Some(DateRange { from: NaiveDate::MIN, to: yesterday });
         options.target_bytes = self.compact_target_bytes;
+        options.max_partitions = Some(self.compact_max_days);
         options.memory_limit = COMPACT_MEMORY;
         options.grace = COMPACT_GRACE;
         match compact(&options).await {

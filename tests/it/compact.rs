@@ -323,3 +323,37 @@ fn compaction_while_ingest_adds_files_loses_nothing() {
     assert_eq!(lake_keys(&lake), expected, "every source record exactly once");
     assert_no_leftovers(&lake);
 }
+
+#[test]
+fn max_partitions_compacts_the_newest_days_first_and_leaves_the_rest_for_later_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let container = generate(&dir.path().join("logs"), "3", "11");
+    let lake = dir.path().join("lake");
+    ingest_small_commits(&lake, &container);
+    let paths = LakePaths::new(&lake);
+    let dates = partition_dates(&paths).unwrap();
+    assert!(dates.len() >= 3, "{dates:?}");
+    let files_of = |date| visible_files(&paths, date).unwrap().len();
+    let before: Vec<usize> = dates.iter().map(|d| files_of(*d)).collect();
+    assert!(before.iter().all(|n| *n >= 2), "every day has small files to merge: {before:?}");
+    let keys = lake_keys(&lake);
+
+    // One run, one day: the newest; the others are counted as left for later.
+    let first = compact(&lake, &["--max-partitions", "1"]);
+    assert_eq!(first["partitions_compacted"], 1);
+    assert_eq!(first["partitions_left"], dates.len() as u64 - 1);
+    assert_eq!(first["partitions"][0]["date"], dates[dates.len() - 1].to_string());
+    assert_eq!(files_of(dates[dates.len() - 1]), 1);
+    assert_eq!(files_of(dates[0]), before[0], "an older day was touched");
+
+    // The next run takes the next newest day that needs it.
+    let second = compact(&lake, &["--max-partitions", "1"]);
+    assert_eq!(second["partitions"][0]["date"], dates[dates.len() - 2].to_string());
+
+    // Without the limit the rest is done, and the rows are the same throughout.
+    let rest = compact(&lake, &[]);
+    assert_eq!(rest["partitions_compacted"], dates.len() as u64 - 2);
+    assert_eq!(rest["partitions_left"], 0);
+    assert!(dates.iter().all(|d| files_of(*d) == 1));
+    assert_eq!(lake_keys(&lake), keys);
+}
