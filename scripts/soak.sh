@@ -6,6 +6,7 @@
 # poll, bounded memory growth) decide the exit status; this script adds the memory curve.
 #
 #   scripts/soak.sh      (HOURS=336: two weeks of rounds, about 680 cycles, ~12 minutes)
+#   COMPACT_EVERY=10s HOURS=168 scripts/soak.sh    (the service compacts every 10 s; default 1h)
 #
 # Writes bench-out/soak-rss.csv (one line per round: round, hours appended, resident KiB of
 # the serve process, records ingested, seconds since the first round), bench-out/soak.log
@@ -15,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOURS=${HOURS:-336}
+COMPACT_EVERY=${COMPACT_EVERY:-1h}
 OUT=bench-out
 log() { echo "soak: $*" >&2; }
 
@@ -27,7 +29,7 @@ rm -f "$OUT/soak-rss.csv"
 log "$HOURS hours appended one per round; samples in $OUT/soak-rss.csv"
 started=$(date +%s)
 status=0
-KVAUDIT_SOAK_HOURS=$HOURS KVAUDIT_SOAK_RSS_OUT="$OUT/soak-rss.csv" \
+KVAUDIT_SOAK_HOURS=$HOURS KVAUDIT_SOAK_RSS_OUT="$OUT/soak-rss.csv" KVAUDIT_SOAK_COMPACT_EVERY=$COMPACT_EVERY \
     cargo test --locked --test it -- soak --nocapture 2>&1 | tee "$OUT/soak.log" || status=$?
 seconds=$(($(date +%s) - started))
 

@@ -7,7 +7,9 @@
 //! `KVAUDIT_SOAK_HOURS` sets how many hours arrive while the service runs, one a round
 //! (default 24; `scripts/soak.sh` runs two weeks of them), and `KVAUDIT_SOAK_RSS_OUT=FILE`
 //! writes one CSV line per round: round, hours appended, resident KiB, records ingested,
-//! seconds since the first round.
+//! seconds since the first round. `KVAUDIT_SOAK_COMPACT_EVERY` sets the service's
+//! `compact_every` (default `1h`, so compaction takes one turn in a short run; `10s` has it
+//! compact the appended hours every few rounds).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -114,12 +116,13 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_keeps_its_memory_f
     std::fs::write(
         &config,
         format!(
-            "[serve]\ninterval = \"1s\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\n\n\
+            "[serve]\ninterval = \"1s\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\ncompact_every = \"{}\"\n\n\
              [[source]]\nfrom = \"{}\"\nblob_endpoint = \"{}\"\nsas = {{ env = \"KVAUDIT_SOAK_SAS\" }}\n\
              retry_seconds = 10\n\n\
              [delivery]\n\n{}\n\
              [[delivery.channels]]\nname = \"soc\"\ntype = \"email\"\nto = [\"soc@contoso.example\"]\n\n\
              [[delivery.routes]]\nchannels = [\"soc\"]\n\n{}\n{}",
+            std::env::var("KVAUDIT_SOAK_COMPACT_EVERY").unwrap_or_else(|_| "1h".to_owned()),
             container.from(),
             azurite.endpoint(),
             smtp_table(smtp.port, "starttls", &smtp.ca, false, 10),
