@@ -1,8 +1,9 @@
 //! The service over time: `kvaudit serve` with a one-second schedule reading appended
 //! Azurite blobs for many cycles, delivering by mail to a real SMTP server, while API
 //! clients poll. Checks that no record and no alert is lost or duplicated, that every alert
-//! is mailed exactly once, that the pollers never see an error, and that the service's
-//! memory stays flat once the backlog is in.
+//! is mailed exactly once, that the pollers never see an error, and that the growth of the
+//! service's memory stays within a bound once the backlog is in (the bound catches a fast
+//! leak; the README's Known gaps has the slow growth long runs show).
 //!
 //! `KVAUDIT_SOAK_HOURS` sets how many hours arrive while the service runs, one a round
 //! (default 24; `scripts/soak.sh` runs two weeks of them), and `KVAUDIT_SOAK_RSS_OUT=FILE`
@@ -86,7 +87,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[test]
-fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_keeps_its_memory_flat() {
+fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_bounds_its_memory_growth() {
     let dir = tempfile::tempdir().unwrap();
     let held_count = held_hour_count();
     let logs = generate(dir.path(), BACKLOG_DAYS + held_count.div_ceil(24) as u32, "0.05");
