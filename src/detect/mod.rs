@@ -182,9 +182,16 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
 
     let unusual_done = std::time::Instant::now();
     let inventory = crate::inventory::Inventory::load(lake)?;
-    let catalog = lifecycle::catalog::Catalog::load(&session, lake, &inventory, to, None).await?;
+    let horizon = lifecycle::summary::Horizon::new(policy.history_days, &options.lifecycle);
+    let catalog = lifecycle::catalog::Catalog::load(&session, lake, &inventory, to, None, Some(horizon)).await?;
+    let catalog_done = std::time::Instant::now();
     raised.extend(lifecycle::find(&catalog, &options.lifecycle));
     raised.extend(practice::find(&catalog, &options.practice, policy.history_days));
+    tracing::debug!(
+        catalog_ms = (catalog_done - unusual_done).as_millis(),
+        findings_ms = catalog_done.elapsed().as_millis(),
+        "Checked the secrets' lifecycle and practice."
+    );
     tracing::debug!(
         unusual_access_ms = (unusual_done - started).as_millis(),
         lifecycle_and_practice_ms = unusual_done.elapsed().as_millis(),

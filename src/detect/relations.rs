@@ -121,7 +121,7 @@ pub async fn bind_history(
     allow: &[AllowRule],
 ) -> Result<(), DetectError> {
     let clip = format!("hour >= {} AND NOT {}", timestamp_literal(start), allowed_predicate(allow));
-    bind_rollup(session, lake, Rollup::Activity, "history", (start, end), &clip).await
+    bind_rollup(session, lake, Rollup::Activity, "history", (start, end), &clip, None).await
 }
 
 /// Binds `access` to the object access index of `[start, end)`, by whole days: a day's
@@ -133,7 +133,20 @@ pub async fn bind_access(
     end: DateTime<Utc>,
 ) -> Result<(), DetectError> {
     let clip = format!("last_time >= {}", timestamp_literal(start));
-    bind_rollup(session, lake, Rollup::ObjectAccess, "access", (start, end), &clip).await
+    bind_rollup(session, lake, Rollup::ObjectAccess, "access", (start, end), &clip, None).await
+}
+
+/// Binds `access` over `[start, end)` with the days before `cutoff` read from `summary`,
+/// the folded index of those days (`detect::lifecycle::summary`), instead of their files.
+pub async fn bind_access_folded(
+    session: &QuerySession,
+    lake: &LakePaths,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    (summary, cutoff): (&std::path::Path, NaiveDate),
+) -> Result<(), DetectError> {
+    let clip = format!("last_time >= {}", timestamp_literal(start));
+    bind_rollup(session, lake, Rollup::ObjectAccess, "access", (start, end), &clip, Some((summary, cutoff))).await
 }
 
 /// Binds `relation` to the rows of `rollup` over `[start, end)` that pass `clip`: the
@@ -145,6 +158,7 @@ async fn bind_rollup(
     relation: &str,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     clip: &str,
+    folded: Option<(&std::path::Path, NaiveDate)>,
 ) -> Result<(), DetectError> {
     let ctx = session.context();
     let day_start = end.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(end);
@@ -179,10 +193,21 @@ async fn bind_rollup(
 
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let columns = columns.join(", ");
+    // Folded days come from their summary, the rest from their own files.
+    let (first_day, summary) = match folded {
+        Some((file, cutoff)) => {
+            let name = format!("{}_summary", rollup.name());
+            let view = ctx.read_parquet(file.display().to_string(), Default::default()).await?.into_view();
+            ctx.deregister_table(name.as_str())?;
+            ctx.register_table(name.as_str(), view)?;
+            (cutoff.max(start.date_naive()), format!(" UNION ALL SELECT {columns} FROM {name}"))
+        }
+        None => (start.date_naive(), String::new()),
+    };
     let sql = format!(
         "SELECT {columns} FROM {materialized} WHERE date >= '{}' AND date < '{}' \
-         UNION ALL SELECT {columns} FROM {recent}",
-        date_text(start.date_naive()),
+         UNION ALL SELECT {columns} FROM {recent}{summary}",
+        date_text(first_day),
         date_text(day_start.date_naive()),
     );
     let sql = format!("SELECT * FROM ({sql}) WHERE {clip}");
@@ -191,9 +216,24 @@ async fn bind_rollup(
     let frame = ctx.sql(&sql).await?;
     let schema = Arc::new(frame.schema().as_arrow().clone());
     let rows = frame.collect().await?;
+    // Each branch of the union yields batches of its own types (the summary file's text is
+    // read as string views, the partial day's `outcome` is plain text); the table has the
+    // union's.
+    let rows = rows.iter().map(|batch| conform(batch, &schema)).collect::<Result<Vec<_>, _>>()?;
     ctx.deregister_table(relation)?;
     ctx.register_table(relation, Arc::new(MemTable::try_new(schema, vec![rows])?))?;
     Ok(())
+}
+
+/// `batch` with each column cast to the type `schema` gives it.
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, DetectError> {
+    let columns = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| arrow::compute::cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 fn date_text(date: NaiveDate) -> String {

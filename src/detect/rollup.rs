@@ -88,6 +88,16 @@ fn partition_signature(lake: &LakePaths, date: NaiveDate) -> Option<String> {
     Some(format!("{:016x}", crate::hash::fnv1a(text.as_bytes())))
 }
 
+/// The signatures of `rollup`'s built days (`YYYY-MM-DD` → signature of the event files
+/// each was built from): what a summary of those days depends on.
+pub fn signatures(lake: &LakePaths, rollup: Rollup) -> BTreeMap<String, String> {
+    let state: RollupState = std::fs::read(lake.rollups_state_file())
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    state.rollups.get(rollup.name()).cloned().unwrap_or_default()
+}
+
 /// The first date with an events partition, if any.
 pub fn first_event_date(lake: &LakePaths) -> Option<NaiveDate> {
     std::fs::read_dir(lake.events_dir())
@@ -172,7 +182,7 @@ async fn build_day(
     Ok(())
 }
 
-fn write_rollup(
+pub(crate) fn write_rollup(
     path: &std::path::Path,
     schema: arrow::datatypes::SchemaRef,
     batches: &[arrow::record_batch::RecordBatch],

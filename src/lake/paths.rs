@@ -224,6 +224,17 @@ impl LakePaths {
         self.object_access_dir().join(partition_name(date)).join("object_access.parquet")
     }
 
+    /// The object access index of the days before the summary's cutoff, folded
+    /// (`detect::lifecycle::summary`).
+    pub fn object_summary_file(&self) -> PathBuf {
+        self.baselines_dir().join("object_summary").join("object_summary.parquet")
+    }
+
+    /// What the object summary was built from (its cutoff and signature).
+    pub fn object_summary_state_file(&self) -> PathBuf {
+        self.state_dir().join("object_summary.json")
+    }
+
     /// Imported secret inventories, one file per import, never rewritten: their history.
     pub fn inventory_dir(&self) -> PathBuf {
         self.root.join("inventory")

@@ -45,10 +45,14 @@ pub const DETECTOR_QUERIES: &[NamedQuery] = queries!["detect/":
 /// The lifecycle queries, `queries/lifecycle/*.sql`: the per-secret access index
 /// (`object_access`, built per event date from `records`) and what `secret-status`,
 /// `secrets` and the lifecycle findings read from it (the relation `access`, bound by
-/// `detect::relations::bind_access`).
+/// `detect::relations::bind_access`); `object_events` and `object_summary` fold its old
+/// days (`detect::lifecycle::summary`, which also binds their `dating_operations` and
+/// `boundaries`).
 pub const LIFECYCLE_QUERIES: &[NamedQuery] = queries!["lifecycle/":
     "object_access",
+    "object_events",
     "object_history",
+    "object_summary",
     "vault_coverage",
     "vault_operations",
 ];

@@ -62,5 +62,5 @@ pub async fn load_catalog(
 ) -> Result<Catalog, StatusError> {
     let session = QuerySession::open(&SessionOptions::new(lake.clone())).await?;
     let inventory = Inventory::load(lake)?;
-    Ok(Catalog::load(&session, lake, &inventory, as_of, only).await?)
+    Ok(Catalog::load(&session, lake, &inventory, as_of, only, None).await?)
 }

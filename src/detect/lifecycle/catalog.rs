@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 use crate::detect::DetectError;
 use crate::detect::columns::{integers, micros, strings};
-use crate::detect::relations::bind_access;
+use super::summary::{self, Horizon};
+use crate::detect::relations::{bind_access, bind_access_folded};
 use crate::detect::rollup::{Rollup, first_event_date, refresh};
 use crate::inventory::{Inventory, Item};
 use crate::lake::LakePaths;
@@ -115,6 +116,34 @@ impl Facts {
         }
     }
 
+    /// Files one row of the access index under what it says about the object.
+    fn add(&mut self, access: Access) {
+        let ok = access.outcome == "ok";
+        let op = access.operation.as_str();
+        if ok && is_set(op) {
+            self.sets.push((access.first, access.object_version.clone()));
+            if self.deleted_at.is_some_and(|d| d <= access.first) {
+                self.deleted_at = None;
+            }
+            self.other.push(access);
+        } else if ok && is_delete(op) {
+            self.deleted_at = Some(self.deleted_at.map_or(access.first, |d| d.min(access.first)));
+            self.other.push(access);
+        } else if op.ends_with("ExpiredEventGridNotification") {
+            self.expired_notices.push((access.first, access.object_version.clone()));
+            self.other.push(access);
+        } else if op.ends_with("NearExpiryEventGridNotification") {
+            self.near_expiry_notices.push((access.first, access.object_version.clone()));
+            self.other.push(access);
+        } else if is_read(op) && ok {
+            self.reads.push(access);
+        } else if is_read(op) && (access.identity_oid.is_some() || access.identity_appid.is_some()) {
+            self.failed_reads.push(access);
+        } else {
+            self.other.push(access);
+        }
+    }
+
     /// `vault/name`.
     pub fn path(&self) -> String {
         format!("{}/{}", self.vault, self.name)
@@ -167,13 +196,16 @@ pub struct Catalog {
     pub vault_changes: BTreeMap<String, Vec<Access>>,
 }
 
-/// The rows of an index query result as [`Access`]es, times capped at `as_of`.
+/// The rows of an index query result as [`Access`]es, times capped at `as_of`. Each
+/// column's strings are moved into the rows, not copied: the catalog of a long history is
+/// hundreds of thousands of rows, and their allocations were most of its load time.
 fn accesses(batch: &arrow::record_batch::RecordBatch, as_of: i64) -> Result<Vec<Access>, DetectError> {
-    let s = |name| strings(batch, name);
-    let (operation, outcome) =
-        (s("operation")?, s("outcome").unwrap_or_else(|_| vec![Some("ok".into()); batch.num_rows()]));
-    let version = s("object_version").unwrap_or_else(|_| vec![None; batch.num_rows()]);
-    let (oid, appid, upn, itype, ip, client) = (
+    let rows = batch.num_rows();
+    let s = |name| strings(batch, name).map(Vec::into_iter);
+    let mut operation = s("operation")?;
+    let mut outcome = s("outcome").unwrap_or_else(|_| vec![Some("ok".into()); rows].into_iter());
+    let mut version = s("object_version").unwrap_or_else(|_| vec![None; rows].into_iter());
+    let (mut oid, mut appid, mut upn, mut itype, mut ip, mut client) = (
         s("identity_oid")?,
         s("identity_appid")?,
         s("identity_upn")?,
@@ -182,17 +214,18 @@ fn accesses(batch: &arrow::record_batch::RecordBatch, as_of: i64) -> Result<Vec<
         s("client_info")?,
     );
     let (calls, first, last) = (integers(batch, "calls")?, micros(batch, "first_time")?, micros(batch, "last_time")?);
-    Ok((0..batch.num_rows())
+    let next = |column: &mut std::vec::IntoIter<Option<String>>| column.next().flatten();
+    Ok((0..rows)
         .map(|i| Access {
-            object_version: version[i].clone(),
-            operation: operation[i].clone().unwrap_or_default(),
-            outcome: outcome[i].clone().unwrap_or_default(),
-            identity_oid: oid[i].clone(),
-            identity_appid: appid[i].clone(),
-            identity_upn: upn[i].clone(),
-            identity_type: itype[i].clone(),
-            caller_ip: ip[i].clone(),
-            client_info: client[i].clone(),
+            object_version: next(&mut version),
+            operation: next(&mut operation).unwrap_or_default(),
+            outcome: next(&mut outcome).unwrap_or_default(),
+            identity_oid: next(&mut oid),
+            identity_appid: next(&mut appid),
+            identity_upn: next(&mut upn),
+            identity_type: next(&mut itype),
+            caller_ip: next(&mut ip),
+            client_info: next(&mut client),
             calls: calls[i].unwrap_or(0),
             first: first[i].unwrap_or(0),
             last: last[i].unwrap_or(0).min(as_of),
@@ -219,29 +252,31 @@ pub fn is_read(operation: &str) -> bool {
 }
 
 /// Operations that set a new version (or bring a deleted object back).
-fn is_set(operation: &str) -> bool {
-    matches!(
-        operation,
-        "SecretSet"
-            | "SecretRestore"
-            | "SecretRecover"
-            | "KeyCreate"
-            | "KeyImport"
-            | "KeyRotate"
-            | "KeyRestore"
-            | "KeyRecover"
-            | "CertificateCreate"
-            | "CertificateImport"
-            | "CertificateRestore"
-            | "CertificateRecover"
-    )
+pub const SET_OPERATIONS: [&str; 12] = [
+    "SecretSet",
+    "SecretRestore",
+    "SecretRecover",
+    "KeyCreate",
+    "KeyImport",
+    "KeyRotate",
+    "KeyRestore",
+    "KeyRecover",
+    "CertificateCreate",
+    "CertificateImport",
+    "CertificateRestore",
+    "CertificateRecover",
+];
+
+/// Operations that delete an object.
+pub const DELETE_OPERATIONS: [&str; 6] =
+    ["SecretDelete", "SecretPurge", "KeyDelete", "KeyPurge", "CertificateDelete", "CertificatePurge"];
+
+pub(super) fn is_set(operation: &str) -> bool {
+    SET_OPERATIONS.contains(&operation)
 }
 
 fn is_delete(operation: &str) -> bool {
-    matches!(
-        operation,
-        "SecretDelete" | "SecretPurge" | "KeyDelete" | "KeyPurge" | "CertificateDelete" | "CertificatePurge"
-    )
+    DELETE_OPERATIONS.contains(&operation)
 }
 
 pub fn time(us: i64) -> DateTime<Utc> {
@@ -250,20 +285,33 @@ pub fn time(us: i64) -> DateTime<Utc> {
 
 impl Catalog {
     /// Brings the access index up to date and builds the catalog of `[lake start, as_of)`;
-    /// `only` narrows it to one object (vault, name) and lets the scan prune.
+    /// `only` narrows it to one object (vault, name) and lets the scan prune. With a
+    /// `folding` horizon, the days before it are read folded (`summary`): the findings are
+    /// the same, the days of a stretch are not told apart (what `secret-status` shows).
     pub async fn load(
         session: &QuerySession,
         lake: &LakePaths,
         inventory: &Inventory,
         as_of: DateTime<Utc>,
         only: Option<(&str, &str)>,
+        folding: Option<Horizon>,
     ) -> Result<Catalog, DetectError> {
         let as_of_us = as_of.timestamp_micros();
         let mut catalog = Catalog { as_of: as_of_us, ..Catalog::default() };
         let Some(first) = first_event_date(lake) else { return Ok(catalog.with_inventory(inventory, only)) };
+        let t0 = std::time::Instant::now();
         refresh(session, lake, Rollup::ObjectAccess, first, as_of.date_naive()).await?;
         let start = first.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).ok_or(DetectError::BadTime)?;
-        bind_access(session, lake, start, as_of).await?;
+        let folded = match folding {
+            Some(horizon) => summary::prepare(session, lake, inventory, as_of, horizon, first).await?,
+            None => None,
+        };
+        let t1 = std::time::Instant::now();
+        match folded {
+            Some(cutoff) => bind_access_folded(session, lake, start, as_of, (&lake.object_summary_file(), cutoff)).await?,
+            None => bind_access(session, lake, start, as_of).await?,
+        }
+        let t2 = std::time::Instant::now();
         let ctx = session.context();
 
         let quote = |s: &str| s.to_ascii_lowercase().replace('\'', "''");
@@ -289,9 +337,13 @@ impl Catalog {
         if let Some((vault, name)) = only {
             sql.push_str(&format!(" AND vault = '{}' AND object_name = '{}'", quote(vault), quote(name)));
         }
-        for batch in ctx.sql(&sql).await?.collect().await? {
-            catalog.add_rows(&batch)?;
+        let t3 = std::time::Instant::now();
+        let batches = ctx.sql(&sql).await?.collect().await?;
+        let t4 = std::time::Instant::now();
+        for batch in &batches {
+            catalog.add_rows(batch)?;
         }
+        let t5 = std::time::Instant::now();
         if only.is_none() {
             let sql = format!(
                 "SELECT * FROM ({}) WHERE first_time < {}",
@@ -307,6 +359,16 @@ impl Catalog {
                 }
             }
         }
+        tracing::debug!(
+            refresh_and_fold_ms = (t1 - t0).as_millis(),
+            bind_ms = (t2 - t1).as_millis(),
+            coverage_ms = (t3 - t2).as_millis(),
+            history_query_ms = (t4 - t3).as_millis(),
+            rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+            facts_ms = (t5 - t4).as_millis(),
+            vault_changes_ms = t5.elapsed().as_millis(),
+            "Loaded the access index."
+        );
         for facts in catalog.objects.values_mut() {
             facts.sets.sort();
             facts.expired_notices.sort();
@@ -318,38 +380,20 @@ impl Catalog {
     fn add_rows(&mut self, batch: &arrow::record_batch::RecordBatch) -> Result<(), DetectError> {
         let s = |name| strings(batch, name);
         let (vault, object_type, name) = (s("vault")?, s("object_type")?, s("object_name")?);
+        // Rows come sorted by object: the map is searched once per object, not once per row.
+        let mut current: Option<(String, String, String)> = None;
+        let mut facts: Option<&mut Facts> = None;
         for (i, access) in accesses(batch, self.as_of)?.into_iter().enumerate() {
             let (Some(v), Some(n)) = (&vault[i], &name[i]) else { continue };
-            let op = access.operation.clone();
-            let op = op.as_str();
-            let object_type = object_type[i].clone().unwrap_or_else(|| "secret".to_owned());
-            let facts = self
-                .objects
-                .entry((v.clone(), object_type.clone(), n.clone()))
-                .or_insert_with(|| Facts::new(v, &object_type, n));
-            let ok = access.outcome == "ok";
-            if ok && is_set(op) {
-                facts.sets.push((access.first, access.object_version.clone()));
-                if facts.deleted_at.is_some_and(|d| d <= access.first) {
-                    facts.deleted_at = None;
-                }
-                facts.other.push(access);
-            } else if ok && is_delete(op) {
-                facts.deleted_at = Some(facts.deleted_at.map_or(access.first, |d| d.min(access.first)));
-                facts.other.push(access);
-            } else if op.ends_with("ExpiredEventGridNotification") {
-                facts.expired_notices.push((access.first, access.object_version.clone()));
-                facts.other.push(access);
-            } else if op.ends_with("NearExpiryEventGridNotification") {
-                facts.near_expiry_notices.push((access.first, access.object_version.clone()));
-                facts.other.push(access);
-            } else if is_read(op) && ok {
-                facts.reads.push(access);
-            } else if is_read(op) && (access.identity_oid.is_some() || access.identity_appid.is_some()) {
-                facts.failed_reads.push(access);
-            } else {
-                facts.other.push(access);
+            let object_type = object_type[i].as_deref().unwrap_or("secret");
+            let same = current.as_ref().is_some_and(|(cv, ct, cn)| cv == v && ct == object_type && cn == n);
+            if !same || facts.is_none() {
+                let key = (v.clone(), object_type.to_owned(), n.clone());
+                current = Some(key.clone());
+                facts = Some(self.objects.entry(key).or_insert_with(|| Facts::new(v, object_type, n)));
             }
+            let Some(facts) = facts.as_deref_mut() else { continue };
+            facts.add(access);
         }
         Ok(())
     }

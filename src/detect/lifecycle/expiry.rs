@@ -19,7 +19,7 @@ use super::{DAY_US, Finding, LifecyclePolicy, date, days, when};
 use crate::alert::{AlertKind, Severity};
 
 /// Key Vault sends the near-expiry notification this long before the expiry.
-const NEAR_EXPIRY_NOTICE: i64 = 30 * DAY_US;
+pub(super) const NEAR_EXPIRY_NOTICE: i64 = 30 * DAY_US;
 
 /// A known end of life of one version.
 #[derive(Debug, Clone)]

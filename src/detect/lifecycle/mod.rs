@@ -14,6 +14,7 @@
 
 pub mod catalog;
 mod expiry;
+pub mod summary;
 mod usage;
 mod versions;
 
