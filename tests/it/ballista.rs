@@ -16,9 +16,11 @@ use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use chrono::{DateTime, Utc};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::{Expr, LogicalPlan, col, lit};
+use kvaudit::detect::lifecycle::summary::bind_boundaries;
 use kvaudit::detect::relations::{bind_access, bind_history, bind_records, bind_scope};
 use kvaudit::detect::rollup::{Rollup, refresh};
 use kvaudit::export::{ExportFormat, ExportScope};
+use kvaudit::inventory::Inventory;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::ballista::{Placement, placement};
 use kvaudit::query::registry::{DETECTOR_QUERIES, EXPORT_QUERIES, LIFECYCLE_QUERIES, NamedQuery, QUERIES};
@@ -39,7 +41,9 @@ const RUN_LOCALLY: &[(&str, &str)] = &[
     ("detect/baseline_active_hours", "reads `history`, collected in memory"),
     ("detect/baseline_operations", "reads `history`, collected in memory"),
     ("detect/baseline_objects", "reads `history`, collected in memory"),
+    ("lifecycle/object_events", "reads `access`, collected in memory"),
     ("lifecycle/object_history", "reads `access`, collected in memory"),
+    ("lifecycle/object_summary", "reads `access` and `boundaries`, collected in memory"),
     ("lifecycle/vault_coverage", "reads `access`, collected in memory"),
     ("lifecycle/vault_operations", "reads `access`, collected in memory"),
 ];
@@ -251,6 +255,7 @@ fn lifecycle_and_export_queries_give_the_same_tables_on_ballista() {
                     bind_records(&session, start, end).await.unwrap();
                 } else {
                     bind_access(&session, &lake, start, end).await.unwrap();
+                    bind_boundaries(&session, &Inventory::default(), 7).await.unwrap();
                 }
                 results.push((format!("lifecycle/{}", q.name), run_on(&session, q).await));
             }

@@ -5,8 +5,10 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
+use kvaudit::detect::lifecycle::summary::bind_boundaries;
 use kvaudit::detect::relations::{bind_access, bind_records};
 use kvaudit::detect::rollup::{Rollup, refresh};
+use kvaudit::inventory::Inventory;
 use kvaudit::lake::LakePaths;
 use kvaudit::query::registry::LIFECYCLE_QUERIES;
 use kvaudit::query::{QuerySession, SessionOptions};
@@ -105,6 +107,9 @@ fn every_lifecycle_query_gives_its_expected_table() {
         op(t("2026-10-01T10:00:00Z"), "kv-a", "SecretGet", "db-password", "v1", "alice@contoso.com", 403),
         op(t("2026-10-02T08:00:00Z"), "kv-a", "SecretSet", "db-password", "v2", "rotator", 200),
         op(t("2026-10-02T09:00:00Z"), "kv-a", "SecretGet", "db-password", "v1", "app1", 200),
+        // A secret with no dated event: object_summary folds its two days into one row.
+        op(t("2026-10-01T11:00:00Z"), "kv-a", "SecretGet", "cache-key", "c1", "app1", 200),
+        op(t("2026-10-02T11:00:00Z"), "kv-a", "SecretGet", "cache-key", "c1", "app1", 200),
         op(
             t("2026-10-02T09:05:00Z"),
             "kv-a",
@@ -133,6 +138,8 @@ fn every_lifecycle_query_gives_its_expected_table() {
                 bind_records(&session, start, end).await.unwrap(); // the rollup over all three days at once
             } else {
                 bind_access(&session, &lake, start, end).await.unwrap();
+                // The fold's relations: boundaries from `access`, no inventory, 7 days' grace.
+                bind_boundaries(&session, &Inventory::default(), 7).await.unwrap();
             }
             let batches = session.context().sql(q.sql).await.unwrap().collect().await.unwrap();
             let got = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();

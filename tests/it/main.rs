@@ -17,6 +17,7 @@ mod deliver;
 mod detect;
 mod export;
 mod fixtures;
+mod folding;
 mod growth;
 mod lifecycle;
 mod practice;

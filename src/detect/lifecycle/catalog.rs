@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::summary::{self, Horizon};
 use crate::detect::DetectError;
 use crate::detect::columns::{integers, micros, strings};
-use super::summary::{self, Horizon};
 use crate::detect::relations::{bind_access, bind_access_folded};
 use crate::detect::rollup::{Rollup, first_event_date, refresh};
 use crate::inventory::{Inventory, Item};
@@ -308,7 +308,9 @@ impl Catalog {
         };
         let t1 = std::time::Instant::now();
         match folded {
-            Some(cutoff) => bind_access_folded(session, lake, start, as_of, (&lake.object_summary_file(), cutoff)).await?,
+            Some(cutoff) => {
+                bind_access_folded(session, lake, start, as_of, (&lake.object_summary_file(), cutoff)).await?
+            }
             None => bind_access(session, lake, start, as_of).await?,
         }
         let t2 = std::time::Instant::now();

@@ -91,10 +91,8 @@ pub async fn prepare(
     }
     let wanted = SummaryState { cutoff: cutoff.to_string(), signature: signature(lake, inventory, horizon, cutoff) };
     let (file, state_path) = (lake.object_summary_file(), lake.object_summary_state_file());
-    let state: SummaryState = std::fs::read(&state_path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default();
+    let state: SummaryState =
+        std::fs::read(&state_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
     if state == wanted && file.exists() {
         return Ok(Some(cutoff));
     }
@@ -178,7 +176,8 @@ pub async fn bind_boundaries(
     let time_type = frame.schema().field_with_unqualified_name("first_time")?.data_type().clone();
     for batch in frame.collect().await? {
         let s = |name| strings(&batch, name);
-        let (vault, object_type, name, operation) = (s("vault")?, s("object_type")?, s("object_name")?, s("operation")?);
+        let (vault, object_type, name, operation) =
+            (s("vault")?, s("object_type")?, s("object_name")?, s("operation")?);
         let first = micros(&batch, "first_time")?;
         for i in 0..batch.num_rows() {
             let (Some(v), Some(t), Some(n), Some(op), Some(at)) =
