@@ -79,8 +79,7 @@ struct RollupState {
 /// compaction therefore makes the day's rollups rebuild once on the next run, even when it
 /// dropped no duplicate: a rebuild is one query over one day, and it keeps the signature a
 /// plain fact about files rather than a claim about their rows.
-fn partition_signature(lake: &LakePaths, date: NaiveDate) -> Option<String> {
-    let files = crate::lake::manifest::visible_files(lake, date).ok()?;
+fn partition_signature(files: &[crate::lake::manifest::VisibleFile]) -> Option<String> {
     if files.is_empty() {
         return None;
     }
@@ -133,9 +132,11 @@ pub async fn refresh(
     };
     let dates = state.rollups.entry(rollup.name().to_owned()).or_default();
     let mut stale = Vec::new();
-    let mut date = first;
-    while date < last {
-        match partition_signature(lake, date) {
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < last).collect();
+    // An error fails the run rather than make every day look empty (and drop its rollup).
+    let visible = crate::lake::manifest::visible_files_of(lake, &days)?;
+    for date in days {
+        match visible.get(&date).and_then(|files| partition_signature(files)) {
             None => {
                 // No events that day: no rollup (a stale one from deleted data goes too).
                 if dates.remove(&date.to_string()).is_some() {
@@ -145,7 +146,6 @@ pub async fn refresh(
             Some(sig) if dates.get(&date.to_string()) == Some(&sig) && rollup.file(lake, date).exists() => {}
             Some(sig) => stale.push((date, sig)),
         }
-        date = date.succ_opt().ok_or(DetectError::BadTime)?;
     }
     let built: Vec<(NaiveDate, String)> = futures::stream::iter(stale)
         .map(|(date, sig)| async move {

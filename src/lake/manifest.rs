@@ -171,31 +171,49 @@ pub struct VisibleFile {
 /// The files of partition `date` that readers see, sorted by name (none if the partition
 /// does not exist).
 pub fn visible_files(lake: &LakePaths, date: NaiveDate) -> Result<Vec<VisibleFile>> {
-    let dir = lake.events_partition_dir(date);
+    Ok(visible_files_of(lake, &[date])?.remove(&date).unwrap_or_default())
+}
+
+/// The visible files of each of `dates`, from one consistent view of the manifests: the
+/// manifests are read twice per view, so one view for many dates, not one per date (a
+/// detection run asks for every date of the lake).
+pub fn visible_files_of(
+    lake: &LakePaths,
+    dates: &[NaiveDate],
+) -> Result<std::collections::BTreeMap<NaiveDate, Vec<VisibleFile>>> {
     let snapshot = Snapshot::read_consistent(lake, || {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).at(&dir),
-        };
-        let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.at(&dir)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(".parquet") {
-                continue;
+        let mut by_date = Vec::with_capacity(dates.len());
+        for &date in dates {
+            let dir = lake.events_partition_dir(date);
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).at(&dir),
+            };
+            let mut files = Vec::new();
+            for entry in entries {
+                let entry = entry.at(&dir)?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !name.ends_with(".parquet") {
+                    continue;
+                }
+                // A file deleted between the listing and its metadata was an input being
+                // removed after a switch: the second manifest read will show it hidden.
+                let Ok(meta) = entry.metadata() else { continue };
+                files.push(VisibleFile { name, bytes: meta.len() });
             }
-            // A file deleted between the listing and its metadata was an input being
-            // removed after a switch: the second manifest read will show it hidden.
-            let Ok(meta) = entry.metadata() else { continue };
-            files.push(VisibleFile { name, bytes: meta.len() });
+            by_date.push((date, files));
         }
-        Ok(files)
+        Ok(by_date)
     })?;
-    let mut files: Vec<VisibleFile> =
-        snapshot.listing.into_iter().filter(|f| !snapshot.manifests.hides(date, &f.name)).collect();
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(files)
+    let mut out = std::collections::BTreeMap::new();
+    for (date, files) in snapshot.listing {
+        let mut files: Vec<VisibleFile> =
+            files.into_iter().filter(|f| !snapshot.manifests.hides(date, &f.name)).collect();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        out.insert(date, files);
+    }
+    Ok(out)
 }
 
 /// The dates that have an events partition directory, sorted.
