@@ -10,7 +10,9 @@
 //! writes one CSV line per round: round, hours appended, resident KiB, records ingested,
 //! seconds since the first round. `KVAUDIT_SOAK_COMPACT_EVERY` sets the service's
 //! `compact_every` (default `1h`, so compaction takes one turn in a short run; `10s` has it
-//! compact the appended hours every few rounds).
+//! compact the appended hours every few rounds). `KVAUDIT_SOAK_SERVE_ENV` adds `NAME=VALUE`
+//! pairs (separated by spaces) to the service's environment alone, for a heap profiler's
+//! preload or an allocator setting.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -132,7 +134,18 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_bounds_its_memory_
         ),
     )
     .unwrap();
-    let mut server = Server::start_with_env(&lake, &config, &[], &[("KVAUDIT_SOAK_SAS", &account_sas())]);
+    let sas = account_sas();
+    let mut env = vec![("KVAUDIT_SOAK_SAS", sas.as_str())];
+    // Extra environment for the service alone, `NAME=VALUE` separated by spaces: a heap
+    // profiler's preload (`LD_PRELOAD=…libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT=FIFO`)
+    // or allocator settings, without touching cargo, Azurite or the SMTP server.
+    let serve_env = std::env::var("KVAUDIT_SOAK_SERVE_ENV").unwrap_or_default();
+    env.extend(
+        serve_env
+            .split_whitespace()
+            .map(|pair| pair.split_once('=').expect("KVAUDIT_SOAK_SERVE_ENV: NAME=VALUE pairs separated by spaces")),
+    );
+    let mut server = Server::start_with_env(&lake, &config, &[], &env);
     server.wait_for_cycles(1);
 
     // API clients poll for the whole run; any answer but 200 is counted.
