@@ -292,7 +292,7 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_bounds_its_memory_
 
     // Memory levels off once the backlog is in: the second half's highest sample is within
     // 16 MiB of the first half's. Measured with the service trimming its arenas after each
-    // cycle and detection reading only the newest partition for the newest event: +7 MiB
+    // cycle and detection reading only the newest partition for the newest event: +5 MiB
     // over the default 25 rounds, +10 MiB over 97 (`KVAUDIT_SOAK_HOURS=96`), +6 MiB over 337
     // (`scripts/soak.sh`, second-half slope +11.6 KiB a round). Before those two changes a
     // 97-round run gave +19 MiB, growing with every file the lake held.
