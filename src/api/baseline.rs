@@ -88,7 +88,7 @@ pub async fn get(
 async fn baseline(state: &AppState, caller: &Caller, oid: &str) -> ApiResult<serde_json::Value> {
     let missing = || ApiError::NotFound(format!("no baseline for {oid}: the detector has not seen it in its history"));
     let dir = state.lake.activity_dir();
-    let newest = super::overview::newest_date(&state.lake).ok_or_else(missing)?;
+    let newest = state.lake.newest_event_date().ok_or_else(missing)?;
     let history_days = i64::from(state.detect.policy.history_days);
     let start = newest - Duration::days(history_days);
     if !std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false) {

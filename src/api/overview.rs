@@ -17,7 +17,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use serde::Deserialize;
 
 use super::AppState;
@@ -60,15 +60,6 @@ fn sql_list(values: &[String]) -> String {
     values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect::<Vec<_>>().join(", ")
 }
 
-/// The newest `date=` partition of the lake.
-pub fn newest_date(lake: &crate::lake::LakePaths) -> Option<NaiveDate> {
-    std::fs::read_dir(lake.events_dir())
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| NaiveDate::parse_from_str(e.file_name().to_str()?.strip_prefix("date=")?, "%Y-%m-%d").ok())
-        .max()
-}
-
 /// `GET /api/overview`.
 pub async fn get(
     State(state): State<AppState>,
@@ -108,7 +99,7 @@ pub async fn get(
 }
 
 async fn build(state: &AppState, caller: &Caller, days: u32) -> ApiResult<serde_json::Value> {
-    let newest = newest_date(&state.lake);
+    let newest = state.lake.newest_event_date();
     let as_of = newest.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc());
     let mut sections = vec!["events_per_day", "ingest"];
     let mut body = serde_json::json!({

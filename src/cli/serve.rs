@@ -10,7 +10,7 @@ use super::config::ServeCommandConfig;
 /// Runs the service until SIGTERM or Ctrl-C. The first line on stdout says where it
 /// listens (scripts and tests read it to find a port chosen by the system).
 pub fn run(lake: &LakePaths, config: ServeCommandConfig) -> Result<()> {
-    limit_malloc_arenas();
+    kvaudit::serve::allocator::limit_arenas();
     let service = Service {
         lake: lake.clone(),
         config: config.serve,
@@ -34,21 +34,6 @@ pub fn run(lake: &LakePaths, config: ServeCommandConfig) -> Result<()> {
             ),
             other => other.into(),
         })
-}
-
-/// glibc gives each thread that allocates under contention its own arena (up to eight per
-/// core) and returns little of them to the system: a service whose tokio and DataFusion
-/// threads change from cycle to cycle grew by about 1.5 MB a cycle in the soak test with
-/// the default, and levelled off with two arenas (the effect of `MALLOC_ARENA_MAX=2`).
-/// Called before the runtime starts any thread; an explicit `MALLOC_ARENA_MAX` wins.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
 }
 
 /// Prints a new token once, and the config lines holding its hash.

@@ -143,7 +143,7 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
     let to = match options.to {
         Some(to) => to,
         None => {
-            newest_event(&session).await?.ok_or_else(|| DetectError::NoEvents(lake.root().to_path_buf()))?
+            newest_event(&session, lake).await?.ok_or_else(|| DetectError::NoEvents(lake.root().to_path_buf()))?
                 + Duration::microseconds(1)
         }
     };
@@ -228,11 +228,23 @@ pub async fn detect(lake: &LakePaths, options: &DetectOptions) -> Result<DetectR
 }
 
 /// The time of the newest event, if any.
-async fn newest_event(session: &QuerySession) -> Result<Option<DateTime<Utc>>, DetectError> {
-    let batches = session.context().sql("SELECT max(time) AS newest FROM events").await?.collect().await?;
-    for batch in &batches {
-        if let Some(Some(t)) = columns::micros(batch, "newest")?.first() {
-            return Ok(DateTime::from_timestamp_micros(*t));
+async fn newest_event(session: &QuerySession, lake: &LakePaths) -> Result<Option<DateTime<Utc>>, DetectError> {
+    // The newest partition holds the newest event; asking only it matters because planning
+    // a scan reads the Parquet footer and statistics of every file it covers. Over the
+    // whole lake that was the largest allocation of a service's cycle, growing with every
+    // file ingested (heaptrack, soak test). The whole lake is asked only if that partition
+    // shows no row (nothing visible in it yet).
+    let newest_partition =
+        lake.newest_event_date().map(|d| format!(" WHERE date = '{}'", d.format("%Y-%m-%d"))).unwrap_or_default();
+    for filter in [newest_partition, String::new()] {
+        let sql = format!("SELECT max(time) AS newest FROM events{filter}");
+        for batch in &session.context().sql(&sql).await?.collect().await? {
+            if let Some(Some(t)) = columns::micros(batch, "newest")?.first() {
+                return Ok(DateTime::from_timestamp_micros(*t));
+            }
+        }
+        if filter.is_empty() {
+            break;
         }
     }
     Ok(None)

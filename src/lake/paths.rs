@@ -245,6 +245,16 @@ impl LakePaths {
         self.events_dir().join(partition_name(date))
     }
 
+    /// The newest `date=` partition under `events/`, if any. Partitions are the dates of
+    /// event times ([`partition_date`]), so it holds the newest event.
+    pub fn newest_event_date(&self) -> Option<NaiveDate> {
+        std::fs::read_dir(self.events_dir())
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| parse_partition_name(e.file_name().to_str()?))
+            .max()
+    }
+
     /// Every alert raised, with its state.
     pub fn alerts_file(&self) -> PathBuf {
         self.root.join("alerts").join("alerts.jsonl")

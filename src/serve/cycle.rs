@@ -72,6 +72,9 @@ impl Cycles {
         loop {
             let started = Instant::now();
             self.run_once().await;
+            // What the cycle freed goes back to the system until the next one needs it
+            // (see `allocator`): otherwise the service stays as large as its largest cycle.
+            super::allocator::release_free_memory();
             if self.stopping() {
                 return;
             }
@@ -252,7 +255,7 @@ impl Cycles {
 
 /// The time of the newest event in the lake: the maximum of its newest date partition.
 async fn newest_event(lake: &LakePaths) -> Option<DateTime<Utc>> {
-    let date = crate::api::overview::newest_date(lake)?;
+    let date = lake.newest_event_date()?;
     let session = QuerySession::open(&SessionOptions::new(lake.clone())).await.ok()?;
     let sql = format!("SELECT max(time) AS newest FROM events WHERE date = '{}'", date.format("%Y-%m-%d"));
     let (_, batches) = session.sql(&sql).await.ok()?;

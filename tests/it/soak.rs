@@ -1,16 +1,18 @@
 //! The service over time: `kvaudit serve` with a one-second schedule reading appended
 //! Azurite blobs for many cycles, delivering by mail to a real SMTP server, while API
 //! clients poll. Checks that no record and no alert is lost or duplicated, that every alert
-//! is mailed exactly once, that the pollers never see an error, and that the growth of the
-//! service's memory stays within a bound once the backlog is in (the bound catches a fast
-//! leak; the README's Known gaps has the slow growth long runs show).
+//! is mailed exactly once, that the pollers never see an error, and that the service's
+//! memory levels off once the backlog is in (within 16 MiB; the README's Known gaps has
+//! the figures of long runs).
 //!
 //! `KVAUDIT_SOAK_HOURS` sets how many hours arrive while the service runs, one a round
 //! (default 24; `scripts/soak.sh` runs two weeks of them), and `KVAUDIT_SOAK_RSS_OUT=FILE`
 //! writes one CSV line per round: round, hours appended, resident KiB, records ingested,
 //! seconds since the first round. `KVAUDIT_SOAK_COMPACT_EVERY` sets the service's
 //! `compact_every` (default `1h`, so compaction takes one turn in a short run; `10s` has it
-//! compact the appended hours every few rounds).
+//! compact the appended hours every few rounds). `KVAUDIT_SOAK_SERVE_ENV` adds `NAME=VALUE`
+//! pairs (separated by spaces) to the service's environment alone, for a heap profiler's
+//! preload or an allocator setting.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -132,7 +134,18 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_bounds_its_memory_
         ),
     )
     .unwrap();
-    let mut server = Server::start_with_env(&lake, &config, &[], &[("KVAUDIT_SOAK_SAS", &account_sas())]);
+    let sas = account_sas();
+    let mut env = vec![("KVAUDIT_SOAK_SAS", sas.as_str())];
+    // Extra environment for the service alone, `NAME=VALUE` separated by spaces: a heap
+    // profiler's preload (`LD_PRELOAD=…libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT=FIFO`)
+    // or allocator settings, without touching cargo, Azurite or the SMTP server.
+    let serve_env = std::env::var("KVAUDIT_SOAK_SERVE_ENV").unwrap_or_default();
+    env.extend(
+        serve_env
+            .split_whitespace()
+            .map(|pair| pair.split_once('=').expect("KVAUDIT_SOAK_SERVE_ENV: NAME=VALUE pairs separated by spaces")),
+    );
+    let mut server = Server::start_with_env(&lake, &config, &[], &env);
     server.wait_for_cycles(1);
 
     // API clients poll for the whole run; any answer but 200 is counted.
@@ -277,12 +290,16 @@ fn serve_over_appended_blobs_loses_and_duplicates_nothing_and_bounds_its_memory_
         assert_eq!(channel[state].as_u64(), Some(0), "{state}: {deliveries}");
     }
 
-    // Memory is flat once the backlog is in: the last rounds use no more than the first
-    // ones, give or take allocator noise.
+    // Memory levels off once the backlog is in: the second half's highest sample is within
+    // 16 MiB of the first half's. Measured with the service trimming its arenas after each
+    // cycle and detection reading only the newest partition for the newest event: +5 MiB
+    // over the default 25 rounds, +10 MiB over 97 (`KVAUDIT_SOAK_HOURS=96`), +6 MiB over 337
+    // (`scripts/soak.sh`, second-half slope +11.6 KiB a round). Before those two changes a
+    // 97-round run gave +19 MiB, growing with every file the lake held.
     let first = rss[..rss.len() / 2].iter().max().unwrap();
     let last = rss[rss.len() / 2..].iter().max().unwrap();
     let second_half_slope = slope(&rss[rss.len() / 2..]);
     eprintln!("resident memory per round, KiB: {rss:?}");
     eprintln!("second half: {second_half_slope:.1} KiB per round");
-    assert!(*last <= first + first / 4 + 32 * 1024, "resident memory grew from {first} KiB to {last} KiB: {rss:?}");
+    assert!(*last <= first + 16 * 1024, "resident memory grew from {first} KiB to {last} KiB: {rss:?}");
 }
