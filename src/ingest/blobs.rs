@@ -132,6 +132,8 @@ pub fn ingest_blobs(
                 start,
                 length: listed.length,
                 fingerprint: Some(Arc::from(identity(listed).as_str())),
+                // The checksum of `[0, start)`: nothing at 0, else the checkpoint's, if kept.
+                crc64: if start == 0 { Some(0) } else { checkpoints.get(&source).and_then(|cp| cp.prefix_crc64) },
             });
         }
     }
@@ -160,9 +162,10 @@ mod tests {
         let mut checkpoints = Checkpoints::default();
         assert_eq!(plan("k", &listed(10, 1, "e1"), &checkpoints), ("k".into(), 0, false));
         let first = listed(10, 1, "e1");
-        checkpoints
-            .sources
-            .insert("k".into(), SourceCheckpoint { offset: 10, length: 10, fingerprint: Some(identity(&first)) });
+        checkpoints.sources.insert(
+            "k".into(),
+            SourceCheckpoint { offset: 10, length: 10, fingerprint: Some(identity(&first)), prefix_crc64: None },
+        );
         // Grown: new ETag, same creation time.
         assert_eq!(plan("k", &listed(25, 1, "e2"), &checkpoints), ("k".into(), 10, false));
         // Shorter: replaced, whatever the creation time says.
@@ -171,7 +174,7 @@ mod tests {
         assert_eq!(plan("k", &listed(40, 2, "e4"), &checkpoints), ("k#created=2".into(), 0, true));
         checkpoints
             .sources
-            .insert("k#created=2".into(), SourceCheckpoint { offset: 40, length: 40, fingerprint: None });
+            .insert("k#created=2".into(), SourceCheckpoint { offset: 40, length: 40, ..Default::default() });
         assert_eq!(plan("k", &listed(50, 2, "e5"), &checkpoints), ("k#created=2".into(), 40, false));
     }
 }

@@ -6,6 +6,13 @@
 //! one block, since a pretty-printed document has no line boundaries to cut at.
 //! A line longer than a block is copied to a quarantine side file in pieces, so a 50 MB
 //! line costs one block of memory, not 50 MB.
+//!
+//! For a source whose checkpoint keeps the CRC-64 of the bytes before its offset (blobs,
+//! see `crc64.rs`), the reader extends that checksum over each block in source order, and
+//! hands it with the block: through the block's end when the block is consumed whole,
+//! from its start for the last block of a read, whose worker alone knows where the
+//! consumed bytes end. Workers finish blocks out of order; the sink keeps the checksum of
+//! the furthest offset, which is right whichever block brought it.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -13,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
+use super::crc64;
 use super::sink::Message;
 use super::worker::Work;
 use super::{IngestError, IngestOptions, Opener, Progress, ReadSeek, ReadTask};
@@ -39,6 +47,30 @@ pub struct Block {
     /// The source's identity to store in its checkpoint (a blob's creation time and ETag);
     /// `None` for local files, whose fingerprint the sink computes.
     pub fingerprint: Option<Arc<str>>,
+    pub crc64: BlockCrc,
+}
+
+/// What the reader knows of the CRC-64 of the source's bytes up to a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockCrc {
+    /// The source keeps no checksum (files, blobs checkpointed by an older kvaudit), or
+    /// bytes before this block were skipped unread (an oversized document).
+    Unknown,
+    /// Of `[0, base)`: this is the last block of a read and may end in a partial line, so
+    /// the worker extends it over exactly the bytes it consumes.
+    Before(u64),
+    /// Of `[0, base + bytes.len())`: the block is consumed whole.
+    Through(u64),
+}
+
+impl BlockCrc {
+    fn before(crc: Option<u64>) -> Self {
+        crc.map_or(BlockCrc::Unknown, BlockCrc::Before)
+    }
+
+    fn through(crc: Option<u64>) -> Self {
+        crc.map_or(BlockCrc::Unknown, BlockCrc::Through)
+    }
 }
 
 pub struct Reader<'a> {
@@ -160,6 +192,8 @@ impl<'a> Reader<'a> {
         let mut file = self.opener.open(task)?;
         file.seek(SeekFrom::Start(task.start)).map_err(io(&task.path))?;
         let mut pos = task.start;
+        // The checksum of `[0, pos)`, when the source keeps one.
+        let mut crc = task.crc64;
         let mut carry: Vec<u8> = Vec::new();
         let block_bytes = self.options.block_bytes as u64;
         let mut first = true;
@@ -199,12 +233,14 @@ impl<'a> Reader<'a> {
                     last: true,
                     length,
                     fingerprint: task.fingerprint.clone(),
+                    crc64: BlockCrc::before(crc),
                 });
             }
             match memchr::memrchr(b'\n', &buf) {
                 Some(nl) => {
                     carry = buf.split_off(nl + 1);
                     let n = buf.len() as u64;
+                    crc = crc.map(|c| crc64::extend(c, &buf));
                     self.send_block(Block {
                         source: Arc::clone(&task.key),
                         base: pos,
@@ -212,12 +248,13 @@ impl<'a> Reader<'a> {
                         last: false,
                         length: task.length,
                         fingerprint: task.fingerprint.clone(),
+                        crc64: BlockCrc::through(crc),
                     })?;
                     pos += n;
                 }
                 None => {
                     // One line fills the whole block: stream it to quarantine.
-                    match self.quarantine_long_line(task, &mut *file, pos, buf)? {
+                    match self.quarantine_long_line(task, &mut *file, pos, buf, &mut crc)? {
                         Some(next) => {
                             pos = next;
                             file.seek(SeekFrom::Start(pos)).map_err(io(&task.path))?;
@@ -232,6 +269,7 @@ impl<'a> Reader<'a> {
                                 last: true,
                                 length: task.length,
                                 fingerprint: task.fingerprint.clone(),
+                                crc64: BlockCrc::before(crc),
                             });
                         }
                     }
@@ -274,18 +312,21 @@ impl<'a> Reader<'a> {
             last: true,
             length: task.length,
             fingerprint: task.fingerprint.clone(),
+            // The document's bytes are skipped unread: no checksum through them.
+            crc64: BlockCrc::Unknown,
         })
     }
 
     /// Copies a line that starts at `pos` (its first bytes are in `head`) to a side file
-    /// until its newline. Returns the offset after the newline, or `None` when the file
-    /// ends first (nothing is written then).
+    /// until its newline, extending `crc` over the line and its newline. Returns the offset
+    /// after the newline, or `None` when the file ends first (nothing is written then).
     fn quarantine_long_line(
         &mut self,
         task: &ReadTask,
         file: &mut dyn ReadSeek,
         pos: u64,
         head: Vec<u8>,
+        crc: &mut Option<u64>,
     ) -> Result<Option<u64>, IngestError> {
         // Find the end first, so that an unfinished line leaves nothing behind.
         let mut scan = pos + head.len() as u64;
@@ -313,7 +354,9 @@ impl<'a> Reader<'a> {
         std::fs::create_dir_all(side.parent().expect("side files live in a directory")).map_err(lake_io)?;
         let mut out = File::create(&side).map_err(lake_io)?;
         file.seek(SeekFrom::Start(pos)).map_err(io(&task.path))?;
-        let redactions = self.copy_redacted(&mut (&mut *file).take(line_end - pos), &mut out, &task.path, &side)?;
+        let mut line = Crc64Reader { inner: (&mut *file).take(line_end - pos), crc: *crc };
+        let redactions = self.copy_redacted(&mut line, &mut out, &task.path, &side)?;
+        *crc = line.crc.map(|c| crc64::extend(c, b"\n"));
         out.sync_all().map_err(lake_io)?;
         let length = line_end - pos;
         let entry = QuarantineEntry {
@@ -338,6 +381,7 @@ impl<'a> Reader<'a> {
             last: false,
             length: task.length,
             fingerprint: task.fingerprint.clone(),
+            crc64: BlockCrc::through(*crc),
         })?;
         Ok(Some(line_end + 1))
     }
@@ -384,6 +428,20 @@ impl Reader<'_> {
                 return Ok(patterns);
             }
         }
+    }
+}
+
+/// Extends a checksum over the bytes read through it.
+struct Crc64Reader<R> {
+    inner: R,
+    crc: Option<u64>,
+}
+
+impl<R: Read> Read for Crc64Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc = self.crc.map(|c| crc64::extend(c, &buf[..n]));
+        Ok(n)
     }
 }
 

@@ -118,6 +118,13 @@ impl Sink {
         let checkpoint = self.checkpoints.entry(block.source.to_string()).or_default();
         // Blocks of one source may finish out of order; all before a barrier are in by the
         // commit, and every block but the last is consumed whole, so the furthest is right.
+        // Its checksum is that of `[0, furthest)`, whichever block brought it: two blocks
+        // ending at one offset carry the same one, or one of them none (bytes skipped unread).
+        if block.consumed_to > checkpoint.offset
+            || (block.consumed_to == checkpoint.offset && checkpoint.prefix_crc64.is_none())
+        {
+            checkpoint.prefix_crc64 = block.prefix_crc64;
+        }
         checkpoint.offset = checkpoint.offset.max(block.consumed_to);
         checkpoint.length = block.length;
         if let Some(fingerprint) = &block.fingerprint {

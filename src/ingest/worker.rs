@@ -13,7 +13,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use chrono::NaiveDate;
 
 use super::IngestError;
-use super::reader::Block;
+use super::crc64;
+use super::reader::{Block, BlockCrc};
 use super::sink::Message;
 use crate::lake::LakeError;
 use crate::lake::batch::EventBatchBuilder;
@@ -31,6 +32,8 @@ pub struct DecodedBlock {
     pub length: u64,
     /// The source identity to checkpoint, when the reader knows it (blobs).
     pub fingerprint: Option<Arc<str>>,
+    /// CRC-64 of the source's bytes `[0, consumed_to)`, when the source keeps one.
+    pub prefix_crc64: Option<u64>,
     pub pending_bytes: u64,
     pub records: u64,
     pub quarantined: Vec<QuarantineEntry>,
@@ -192,11 +195,20 @@ pub fn decode_block(
             consumed = block.bytes.len();
         }
     }
+    let prefix_crc64 = match block.crc64 {
+        BlockCrc::Unknown => None,
+        BlockCrc::Before(crc) => Some(crc64::extend(crc, &block.bytes[..consumed])),
+        BlockCrc::Through(crc) => {
+            debug_assert_eq!(consumed, block.bytes.len(), "only the last block of a read ends mid-line");
+            Some(crc)
+        }
+    };
     DecodedBlock {
         source: Arc::clone(&block.source),
         consumed_to: block.base + consumed as u64,
         length: block.length,
         fingerprint: block.fingerprint.clone(),
+        prefix_crc64,
         pending_bytes,
         records,
         quarantined,

@@ -4,6 +4,9 @@
 //! URL). The offset always sits at a record boundary: everything before it is in the lake
 //! (or in quarantine), nothing after it is. `length` and `fingerprint` describe the source
 //! as it was when read, so that a replaced source can be told from one that grew.
+//! A blob's checkpoint also keeps `prefix_crc64`, the checksum of exactly its bytes
+//! `[0, offset)`: a blob created again whose first `offset` bytes have that checksum is the
+//! same content grown, and is read on from the offset instead of from 0 (no row twice).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +25,11 @@ pub struct SourceCheckpoint {
     /// their first bytes), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// CRC-64/NVME of the source's bytes `[0, offset)`, kept for blobs read from 0 under
+    /// this kvaudit or later; absent for files and for blobs of older lakes (whose
+    /// replacement is then always read as new content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_crc64: Option<u64>,
 }
 
 /// All checkpoints of a lake, ordered by source key.
