@@ -101,6 +101,9 @@ pub struct IngestSummary {
     pub files_read: u64,
     /// Files whose content was replaced since the last run, re-read from the start.
     pub files_replaced: u64,
+    /// Blobs created again that begin with the content already ingested from them: read
+    /// on from their offset, not again from the start.
+    pub files_recreated: u64,
     pub records: u64,
     pub quarantined: u64,
     /// Bytes read this run.
@@ -141,6 +144,9 @@ impl std::fmt::Display for IngestSummary {
         }
         if self.files_replaced > 0 {
             write!(f, "; {} replaced files re-read", self.files_replaced)?;
+        }
+        if self.files_recreated > 0 {
+            write!(f, "; {} re-created blobs read on after what was already ingested", self.files_recreated)?;
         }
         if self.recovered_commits > 0 {
             write!(f, "; finished {} commits of an interrupted run", self.recovered_commits)?;
@@ -265,6 +271,7 @@ fn run_planned(
         files: summary.files,
         files_read: summary.files_read,
         files_replaced: summary.files_replaced,
+        files_recreated: summary.files_recreated,
         recovered_commits: summary.recovered_commits,
         ..counted
     };
