@@ -89,8 +89,10 @@ fn main() {
             request_timeout: Duration::from_secs(30),
             concurrency: 8,
             grace_hours: 2,
+            full_listing_every: None,
         },
         chunk_bytes: 4 << 20,
+        full_listing: false,
     };
     let lake = LakePaths::new(dir.path().join("lake"));
     let options = IngestOptions::new(lake, PathBuf::from("az://bench"));

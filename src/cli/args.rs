@@ -151,6 +151,13 @@ pub enum Command {
         /// Hours before the newest hour seen that every run lists again.
         #[arg(long, default_value_t = 2)]
         grace_hours: u32,
+        /// How often a run lists the whole container prefix, not only the recent hours, to
+        /// find appends later than the grace period: like 12h or 24h, or `off`.
+        #[arg(long, default_value = "24h")]
+        full_listing_every: String,
+        /// List the whole container prefix this run (with --follow, the first run).
+        #[arg(long)]
+        full_listing: bool,
         /// Blobs downloaded at once.
         #[arg(long, default_value_t = 8)]
         downloads: usize,

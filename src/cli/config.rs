@@ -271,6 +271,8 @@ impl Config {
                 follow,
                 interval,
                 grace_hours,
+                full_listing_every,
+                full_listing,
                 downloads,
                 retry_seconds,
                 request_timeout,
@@ -287,7 +289,14 @@ impl Config {
                 if request_timeout == 0 {
                     bail!("--request-timeout must be at least 1 second");
                 }
+                let full_listing_every = match full_listing_every.trim() {
+                    "off" => None,
+                    text => Some(parse_interval(text).context("--full-listing-every (or off)")?),
+                };
                 let from = match BlobLocation::parse(&from) {
+                    None if full_listing => {
+                        bail!("--full-listing is for az:// sources: a folder is always listed whole")
+                    }
                     None => IngestFrom::Local(PathBuf::from(from)),
                     Some(location) => {
                         let location = location?;
@@ -310,8 +319,10 @@ impl Config {
                                 request_timeout: std::time::Duration::from_secs(request_timeout),
                                 concurrency: downloads,
                                 grace_hours,
+                                full_listing_every,
                             },
                             chunk_bytes: 4 << 20,
+                            full_listing,
                         }))
                     }
                 };

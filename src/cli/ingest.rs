@@ -10,7 +10,7 @@ use kvaudit::lake::LakePaths;
 
 use super::config::{IngestConfig, IngestFrom};
 
-pub fn run(lake: &LakePaths, config: IngestConfig) -> Result<()> {
+pub fn run(lake: &LakePaths, mut config: IngestConfig) -> Result<()> {
     let Some(interval) = config.follow else {
         print(&config, &run_quietly(lake, &config)?)?;
         return Ok(());
@@ -30,6 +30,10 @@ pub fn run(lake: &LakePaths, config: IngestConfig) -> Result<()> {
     loop {
         let summary = run_with(lake, &config, Some(Arc::clone(&stop)), Some(runtime.handle()))?;
         print(&config, &summary)?;
+        // --full-listing asks for one full listing; later runs sweep on their interval.
+        if let IngestFrom::Blob(blob) = &mut config.from {
+            blob.full_listing = false;
+        }
         if stop.load(Ordering::SeqCst) {
             return Ok(());
         }

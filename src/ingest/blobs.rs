@@ -50,6 +50,8 @@ pub struct BlobIngestOptions {
     pub config: BlobConfig,
     /// Bytes per range read.
     pub chunk_bytes: u64,
+    /// List the whole prefix this run, however recent the last full listing.
+    pub full_listing: bool,
 }
 
 /// The checkpoint fingerprint of a listed blob.
@@ -263,13 +265,25 @@ pub fn ingest_blobs(
     let listing_path = lake.blob_listing_file();
     let mut listing = ListingState::load(&listing_path).map_err(SourceError::from)?;
     let marks = listing.locations.get(&location.url()).cloned().unwrap_or_default();
-    let now = chrono::Utc::now().naive_utc();
-    let found = handle.block_on(discover(&store, &location.prefix, &marks, now)).map_err(SourceError::from)?;
+    let now = chrono::Utc::now();
+    let full = blob.full_listing || listing.full_listing_due(&location.url(), blob.config.full_listing_every, now);
+    if full && !marks.is_empty() {
+        tracing::info!(
+            location = %location.url(),
+            asked = blob.full_listing,
+            last_full_listing = listing.full_listings.get(&location.url()).map_or("never", String::as_str),
+            "Listing the whole prefix, to find appends later than the grace period."
+        );
+    }
+    let found = handle
+        .block_on(discover(&store, &location.prefix, &marks, now.naive_utc(), full))
+        .map_err(SourceError::from)?;
     tracing::info!(
         blobs = found.blobs.len(),
         vault_folders = found.folders,
         new_vault_folders = found.new_folders,
         list_requests = found.requests,
+        full = found.full,
         "Listed the container."
     );
 
@@ -340,6 +354,9 @@ pub fn ingest_blobs(
     let summary = run_planned(options, tasks, &mut opener, summary, started)?;
     let stopped = options.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
     if !stopped {
+        if found.full {
+            listing.set_full_listing(&location.url(), now);
+        }
         listing.locations.insert(location.url(), found.marks);
         listing.save(&listing_path).map_err(SourceError::from)?;
     }

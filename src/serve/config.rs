@@ -125,6 +125,8 @@ struct RawSource {
     sas: Option<SecretRef>,
     #[serde(default = "default_grace_hours")]
     grace_hours: u32,
+    #[serde(default = "default_full_listing_every")]
+    full_listing_every: String,
     #[serde(default = "default_downloads")]
     downloads: usize,
     #[serde(default = "default_retry_seconds")]
@@ -135,6 +137,10 @@ struct RawSource {
 
 fn default_grace_hours() -> u32 {
     2
+}
+
+fn default_full_listing_every() -> String {
+    "24h".into()
 }
 
 fn default_downloads() -> usize {
@@ -298,6 +304,13 @@ fn source_config(n: usize, raw: RawSource) -> Result<SourceConfig, ServeConfigEr
     if raw.request_timeout_seconds == 0 {
         return Err(invalid(table, "request_timeout_seconds must be at least 1"));
     }
+    let full_listing_every = match raw.full_listing_every.trim() {
+        "off" => None,
+        text => Some(
+            parse_interval(text)
+                .ok_or_else(|| invalid(&table, "full_listing_every must be like 12h or 24h, or \"off\""))?,
+        ),
+    };
     let endpoint = match raw.blob_endpoint {
         Some(text) => url::Url::parse(&text)
             .ok()
@@ -324,8 +337,10 @@ fn source_config(n: usize, raw: RawSource) -> Result<SourceConfig, ServeConfigEr
             request_timeout: Duration::from_secs(raw.request_timeout_seconds),
             concurrency: raw.downloads,
             grace_hours: raw.grace_hours,
+            full_listing_every,
         },
         chunk_bytes: 4 << 20,
+        full_listing: false,
     })))
 }
 
@@ -459,6 +474,23 @@ mod tests {
         assert!(blob.contains("sas = { env = "), "{blob}");
         let err = ServeConfig::from_toml(&blob.replace("KVAUDIT_SAS_TOKEN", "KVAUDIT_SURELY_UNSET_SAS")).unwrap_err();
         assert!(err.to_string().contains("KVAUDIT_SURELY_UNSET_SAS is not set"), "{err}");
+    }
+
+    #[test]
+    fn blob_sources_list_whole_daily_unless_told_otherwise() {
+        let every = |extra: &str| {
+            ServeConfig::from_toml(&format!("[[source]]\nfrom = \"az://acct/c\"\n{extra}")).map(|c| {
+                match &c.sources[..] {
+                    [SourceConfig::Blob(blob)] => blob.config.full_listing_every,
+                    _ => panic!("one blob source"),
+                }
+            })
+        };
+        assert_eq!(every("").unwrap(), Some(Duration::from_secs(86_400)));
+        assert_eq!(every("full_listing_every = \"6h\"\n").unwrap(), Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(every("full_listing_every = \"off\"\n").unwrap(), None);
+        let err = every("full_listing_every = \"daily\"\n").unwrap_err().to_string();
+        assert!(err.contains("full_listing_every"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Ingest from Blob Storage against a real Azurite: a backlog across days and vaults,
 //! growth between runs, late appends to the previous hour, a new vault, a replaced blob
-//! (created again with the same lines first, or with others), garbage in a blob, Azurite
-//! dying mid-run, and secrets that never show.
+//! (created again with the same lines first, or with others), an append later than the
+//! grace period (found by a full listing), garbage in a blob, Azurite dying mid-run, and
+//! secrets that never show.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -291,6 +292,71 @@ fn a_blob_created_again_with_other_lines_is_read_from_the_start_as_a_new_source(
     assert_eq!(new, line_offsets(&other), "{keys:?}");
 }
 
+/// Issue 3: the service can append to an hour's blob later than the grace period (a
+/// retried delivery); listing only the recent hours never saw it again. A full listing, on
+/// request or once `--full-listing-every` has passed, finds it, and the checkpoints keep
+/// it cheap: only that blob is read.
+#[test]
+fn an_append_later_than_the_grace_period_is_found_by_a_full_listing() {
+    let azurite = Azurite::start();
+    let c = Container::create(&azurite, "late");
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let old = blob_name("S1", "KV1", 2026, 10, 1, 10);
+    let newest = blob_name("S1", "KV1", 2026, 10, 3, 20);
+    c.append(&old, &lines(&[rec("kv1", 1, 10, 0)]));
+    c.append(&newest, &lines(&[rec("kv1", 3, 20, 0)]));
+    let mut expected = 2;
+    // The first run lists the new vault folder whole, and counts as a full listing.
+    assert_eq!(ingest_ok(&azurite, &lake, &c.from())["records"], 2);
+    let state = std::fs::read_to_string(lake.join("_state/blob-listing.json")).unwrap();
+    assert!(state.contains("full_listings"), "{state}");
+
+    // Two days older than the newest hour: outside --grace-hours.
+    c.append(&old, &lines(&[rec("kv1", 1, 10, 1), rec("kv1", 1, 10, 2)]));
+    let run = ingest_ok(&azurite, &lake, &c.from());
+    assert_eq!((run["records"].as_u64(), run["files"].as_u64()), (Some(0), Some(1)), "not listed: {run}");
+    let out = ingest_az(&azurite, &lake, &c.from(), &["--full-listing"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (run["records"].as_u64(), run["files"].as_u64(), run["files_read"].as_u64()),
+        (Some(2), Some(2), Some(1)),
+        "{run}"
+    );
+    expected += 2;
+
+    // Later again: an interval not yet passed lists the recent hours only; once it has
+    // passed, the run lists everything.
+    c.append(&old, &lines(&[rec("kv1", 1, 10, 3)]));
+    let out = ingest_az(&azurite, &lake, &c.from(), &["--full-listing-every", "1h"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["records"], 0);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = ingest_az(&azurite, &lake, &c.from(), &["--full-listing-every", "1s"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["records"], 1);
+    expected += 1;
+    // "off" never lists whole by itself, however old the last full listing.
+    c.append(&old, &lines(&[rec("kv1", 1, 10, 4)]));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = ingest_az(&azurite, &lake, &c.from(), &["--full-listing-every", "off"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["records"], 0);
+
+    let keys = lake_keys(&lake);
+    let unique: BTreeSet<_> = keys.iter().collect();
+    assert_eq!((keys.len(), unique.len()), (expected, expected), "{keys:?}");
+
+    // A folder of files is always listed whole: the flag is refused there.
+    let out = kvaudit()
+        .args(["--lake", lake.to_str().unwrap(), "ingest", "--from", dir.path().to_str().unwrap(), "--full-listing"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--full-listing is for az:// sources"));
+}
+
 #[test]
 fn garbage_in_a_blob_is_quarantined_and_the_rest_ingested() {
     let azurite = Azurite::start();
@@ -325,6 +391,7 @@ fn reading_at_the_end_of_a_blob_is_no_new_data() {
         request_timeout: std::time::Duration::from_secs(5),
         concurrency: 2,
         grace_hours: 2,
+        full_listing_every: None,
     })
     .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

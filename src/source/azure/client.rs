@@ -383,6 +383,7 @@ mod tests {
             request_timeout: std::time::Duration::from_secs(5),
             concurrency: 1,
             grace_hours: 2,
+            full_listing_every: None,
         };
         let store = BlobStore::new(config).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -124,6 +124,9 @@ pub struct BlobConfig {
     /// Hours before the newest hour seen that every run lists again: the service can
     /// append to an hour's blob after the hour ends.
     pub grace_hours: u32,
+    /// How often a run lists the whole prefix instead of the recent hours, to find appends
+    /// later than the grace period (`None`: never by itself).
+    pub full_listing_every: Option<std::time::Duration>,
 }
 
 impl BlobConfig {
@@ -178,6 +181,7 @@ mod tests {
             request_timeout: std::time::Duration::from_secs(5),
             concurrency: 1,
             grace_hours: 2,
+            full_listing_every: None,
         };
         assert_eq!(config.container_url().as_str(), "http://127.0.0.1:10000/devstoreaccount1/c1");
         let public = BlobConfig { endpoint: BlobConfig::public_endpoint("acct"), ..config };

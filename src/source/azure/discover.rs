@@ -5,9 +5,10 @@
 //!    folders. This costs a request per folder of the `resourceId=` tree above the hours,
 //!    whatever the length of the history, and finds new subscriptions and vaults as soon
 //!    as they have a blob.
-//! 2. List each resource folder: whole when it is new (its backlog), otherwise only the
-//!    day folders from its mark minus the grace period through today, keeping blobs of the
-//!    hours from that point on.
+//! 2. List each resource folder: whole when it is new (its backlog) or when the run asks
+//!    for a full listing (the periodic sweep that finds appends later than the grace
+//!    period), otherwise only the day folders from its mark minus the grace period through
+//!    today, keeping blobs of the hours from that point on.
 //!
 //! Blobs outside the hourly layout met on the way are always returned (they are few, and
 //! their checkpoints tell whether they grew).
@@ -36,14 +37,18 @@ pub struct Discovery {
     pub new_folders: usize,
     /// Listing requests made (folder levels and hour listings).
     pub requests: usize,
+    /// Every resource folder was listed whole: nothing under the prefix was left out.
+    pub full: bool,
 }
 
-/// Lists what can hold new data under `prefix`, given the marks of the last run.
+/// Lists what can hold new data under `prefix`, given the marks of the last run; with
+/// `full`, lists every blob under it.
 pub async fn discover(
     store: &BlobStore,
     prefix: &str,
     marks: &BTreeMap<String, String>,
     now: NaiveDateTime,
+    full: bool,
 ) -> Result<Discovery, BlobError> {
     let mut found = Discovery::default();
     let mut roots = std::collections::BTreeSet::new();
@@ -73,10 +78,15 @@ pub async fn discover(
     found.folders = roots.len();
     let grace = TimeDelta::hours(i64::from(store.config().grace_hours));
     let mut listings = Vec::new();
+    let mut whole = 0;
     for root in &roots {
-        match marks.get(root).and_then(|m| parse_hour_text(m)) {
+        let mark = marks.get(root).and_then(|m| parse_hour_text(m));
+        if mark.is_none() {
+            found.new_folders += 1;
+        }
+        match mark.filter(|_| !full) {
             None => {
-                found.new_folders += 1;
+                whole += 1;
                 listings.push((root.clone(), root.clone(), None));
             }
             Some(mark) => {
@@ -125,6 +135,7 @@ pub async fn discover(
             }
         }
     }
+    found.full = whole == found.folders;
     found.blobs.sort_by_cached_key(|b| (blob_hour(&b.name), b.name.clone()));
     found.blobs.dedup_by(|a, b| a.name == b.name);
     Ok(found)

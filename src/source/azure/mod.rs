@@ -5,8 +5,10 @@
 //! - `credential.rs`: which Entra ID credential the environment offers.
 //! - `client.rs`: the container client (listing, range reads, health check, retries).
 //! - `layout.rs`: the `y=/m=/d=/h=` hour folders.
-//! - `discover.rs`: listing narrowed to the hours that can hold new data.
-//! - `state.rs`: the listing marks kept in the lake between runs.
+//! - `discover.rs`: listing narrowed to the hours that can hold new data, or whole (the
+//!   periodic full listing that finds appends later than the grace period).
+//! - `state.rs`: the listing marks kept in the lake between runs, and when each location
+//!   was last listed whole.
 //! - `feed.rs`: concurrent, bounded downloads feeding the (blocking) ingest reader.
 //!
 //! What is read, and how far, is decided by the ingest planner with the lake's checkpoints
