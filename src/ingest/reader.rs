@@ -214,14 +214,14 @@ impl<'a> Reader<'a> {
             first = false;
             let have = buf.len() as u64;
             if want > have {
-                let mut tail = Vec::with_capacity((want - have) as usize);
-                (&mut file).take(want - have).read_to_end(&mut tail).map_err(io(&task.path))?;
-                if (tail.len() as u64) < want - have {
+                // Read straight behind the carried bytes: a block is never copied again.
+                buf.reserve_exact((want - have) as usize);
+                (&mut file).take(want - have).read_to_end(&mut buf).map_err(io(&task.path))?;
+                if (buf.len() as u64) < want {
                     // The file shrank while we read: take what is there; the checkpoint
                     // records the true offset and the next run looks again.
                     tracing::warn!(source = %task.key, "The file became shorter while it was read.");
                 }
-                buf.extend_from_slice(&tail);
             }
             let end = pos + buf.len() as u64;
             if end >= task.length || (buf.len() as u64) < want {

@@ -63,8 +63,6 @@ impl EventBatchBuilder {
     }
 
     /// Appends one event read from `source` at byte `offset`.
-    ///
-    /// `raw` must be valid UTF-8; it is, because the event was decoded from it as JSON.
     pub fn append(&mut self, event: &Event<'_>, source: &str, offset: u64) {
         self.time.append_value(event.time_us);
         let [vault, sub, rg, rtype, op, opver, otype, oname, over] = &mut self.strings_a;
@@ -98,18 +96,42 @@ impl EventBatchBuilder {
         self.is_rbac_authorized.append_option(event.is_rbac_authorized);
         self.source.append_value(source);
         self.source_offset.append_value(offset as i64);
-        // Decoding succeeded, so the bytes are UTF-8 and the fast check passes; the lossy
-        // path is only a guard, never taken for a decoded record.
-        match std::str::from_utf8(event.raw) {
-            Ok(text) => self.raw.append_value(text),
-            Err(_) => self.raw.append_value(String::from_utf8_lossy(event.raw)),
-        }
+        self.raw.append_value(event.raw);
         self.redactions.append_option(event.redactions.as_deref());
         self.rows += 1;
     }
 
-    /// Finishes the batch and leaves the builder empty for reuse.
+    /// Finishes the batch and leaves the builder empty for reuse, with room for a batch as
+    /// large as this one: arrow's `finish` leaves every column without capacity, and
+    /// growing a column by doubling back to a batch's size (the `raw` column of 8k rows is
+    /// ~9 MB) copies it over and over, a cost as large as that of compressing it.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let rows = self.rows;
+        let bytes: Vec<usize> = self.string_builders_mut().iter().map(|b| b.values_slice().len()).collect();
+        let batch = self.finish_columns();
+        for (builder, bytes) in self.string_builders_mut().into_iter().zip(bytes) {
+            *builder = StringBuilder::with_capacity(rows, bytes + bytes / 8);
+        }
+        self.time = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
+        self.http_status = Int32Builder::with_capacity(rows);
+        self.duration_ms = Int64Builder::with_capacity(rows);
+        self.source_offset = Int64Builder::with_capacity(rows);
+        self.is_access_policy_match = BooleanBuilder::with_capacity(rows);
+        self.is_rbac_authorized = BooleanBuilder::with_capacity(rows);
+        batch
+    }
+
+    /// Every string column's builder.
+    fn string_builders_mut(&mut self) -> Vec<&mut StringBuilder> {
+        let mut all: Vec<&mut StringBuilder> = Vec::with_capacity(25);
+        all.extend(self.strings_a.iter_mut());
+        all.extend(self.strings_b.iter_mut());
+        all.extend(self.strings_c.iter_mut());
+        all.extend([&mut self.source, &mut self.raw, &mut self.redactions]);
+        all
+    }
+
+    fn finish_columns(&mut self) -> Result<RecordBatch, ArrowError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(31);
         columns.push(Arc::new(self.time.finish()));
         columns.extend(self.strings_a.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));

@@ -56,8 +56,13 @@ pub fn writer_properties(sizing: &FileSizing) -> WriterProperties {
     {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
-    // `raw` is read only for evidence; its statistics would be large and never prune.
-    builder = builder.set_column_statistics_enabled(ColumnPath::from("raw"), EnabledStatistics::None);
+    // `raw` is read only for evidence; its statistics would be large and never prune. The
+    // others are long or random per record (a request's URL and client, a UUID, free text):
+    // their min and max span every page, so they would never prune either, and computing
+    // them compares every value.
+    for column in ["raw", "request_uri", "client_info", "correlation_id", "result_description", "redactions"] {
+        builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
     builder.build()
 }
 

@@ -177,7 +177,7 @@ pub struct Event<'a> {
     pub is_rbac_authorized: Option<bool>,
     /// The record as it was in the source, with any credential found in it replaced by
     /// its marker (see [`redact`]).
-    pub raw: &'a [u8],
+    pub raw: &'a str,
     /// The redactions made in the record (`field:pattern:hash;…`), set by the caller that
     /// redacted it; `None` when none.
     pub redactions: Option<String>,
@@ -191,11 +191,20 @@ fn text(v: Lenient<'_>) -> Option<Cow<'_, str>> {
 /// Decodes one record (the bytes of one JSON object) into an event.
 pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
     // serde would read a struct from an array too; a record is an object.
-    if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        serde_json::from_slice::<serde::de::IgnoredAny>(raw)?;
+    // One UTF-8 check of the whole record: serde then reads a `str`, which it does not
+    // check string by string again, and the `raw` column takes it as it is (it used to be
+    // checked twice over). Bytes that are not UTF-8 are not JSON either: serde says where.
+    let Ok(raw) = std::str::from_utf8(raw) else {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+            Err(e) => RecordError::InvalidJson(e),
+            Ok(_) => RecordError::InvalidJson(serde::de::Error::custom("invalid UTF-8")),
+        });
+    };
+    if raw.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
+        serde_json::from_str::<serde::de::IgnoredAny>(raw)?;
         return Err(RecordError::NotAnObject);
     }
-    let mut record: SourceRecord<'_> = serde_json::from_slice(raw)?;
+    let mut record: SourceRecord<'_> = serde_json::from_str(raw)?;
     let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
     let time_us =
         time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
