@@ -61,6 +61,11 @@ pub enum RangeRead {
 pub struct Redactor(Vec<String>);
 
 impl Redactor {
+    /// A redactor of these secrets (and of any `sig=` value).
+    pub fn for_secrets(secrets: Vec<String>) -> Self {
+        Redactor(secrets)
+    }
+
     pub fn clean(&self, text: &str) -> String {
         let mut text = text.to_string();
         for secret in self.0.iter().filter(|s| s.len() >= 4) {
