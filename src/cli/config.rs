@@ -367,8 +367,6 @@ impl Config {
                 no_progress,
                 workers,
                 commit_bytes,
-                blob_endpoint,
-                sas_file,
                 follow,
                 interval,
                 grace_hours,

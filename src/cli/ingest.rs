@@ -103,10 +103,8 @@ fn run_with(
         IngestFrom::Blob(blob) => blob.config.location.url().into(),
     };
     let mut options = IngestOptions::new(lake.clone(), from);
-    options.remote = remote.map(|lake| RemoteIngest {
-        lake,
-        handle: handle.expect("a remote lake is written with a runtime").clone(),
-    });
+    options.remote = remote
+        .map(|lake| RemoteIngest { lake, handle: handle.expect("a remote lake is written with a runtime").clone() });
     options.progress = config.progress;
     options.commit_bytes = config.commit_bytes;
     options.stop = stop;

@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender};
 
+use super::target::Target;
 use super::worker::DecodedBlock;
 use super::{IngestError, IngestSummary, Progress};
 use crate::lake::checkpoint::SourceCheckpoint;
-use super::target::Target;
 use crate::lake::commit::Commit;
 use crate::lake::quarantine::QuarantineEntry;
 use crate::lake::writer::WrittenFile;

@@ -50,17 +50,21 @@ pub(crate) enum Target {
 impl Target {
     /// Locks the lake (and the work directory), and recovers it from an interrupted run.
     pub fn open(work: &LakePaths, remote: Option<&RemoteIngest>) -> Result<(Target, Recovery), IngestError> {
-        std::fs::create_dir_all(work.root()).map_err(|source| LakeError::Io { path: work.root().to_path_buf(), source })?;
+        std::fs::create_dir_all(work.root())
+            .map_err(|source| LakeError::Io { path: work.root().to_path_buf(), source })?;
         let lock = LakeLock::acquire(work)?;
         // Local staging of a crashed run (and, for a local lake, its decided commits).
         let local = commit::recover(work)?;
         let Some(remote) = remote else { return Ok((Target::Local { lake: work.clone(), _lock: lock }, local)) };
         let me = instance_id(work)?;
-        let (writer, recovery) = remote
-            .handle
-            .block_on(RemoteWriter::open(Arc::clone(&remote.lake), work.clone(), &me))?;
-        let target =
-            Target::Remote { work: work.clone(), _lock: lock, remote: remote.clone(), writer: Mutex::new(Some(writer)) };
+        let (writer, recovery) =
+            remote.handle.block_on(RemoteWriter::open(Arc::clone(&remote.lake), work.clone(), &me))?;
+        let target = Target::Remote {
+            work: work.clone(),
+            _lock: lock,
+            remote: remote.clone(),
+            writer: Mutex::new(Some(writer)),
+        };
         target.share_salt()?;
         Ok((target, recovery))
     }
@@ -77,7 +81,9 @@ impl Target {
     pub fn checkpoints(&self) -> Result<Checkpoints, IngestError> {
         match self {
             Target::Local { lake, .. } => Ok(Checkpoints::load(lake)?),
-            Target::Remote { writer, .. } => Ok(writer.lock().expect("no commit panicked").as_ref().expect("open").checkpoints()),
+            Target::Remote { writer, .. } => {
+                Ok(writer.lock().expect("no commit panicked").as_ref().expect("open").checkpoints())
+            }
         }
     }
 

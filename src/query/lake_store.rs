@@ -28,8 +28,8 @@ use object_store::{
 
 use crate::lake::LakePaths;
 use crate::lake::manifest::Manifests;
-use crate::lake::remote::RemoteLake;
 use crate::lake::paths::parse_partition_name;
+use crate::lake::remote::RemoteLake;
 
 /// Where a lake's partition manifests are read from.
 #[derive(Debug, Clone)]

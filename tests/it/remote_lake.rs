@@ -31,9 +31,8 @@ fn ok(out: Output) -> String {
 }
 
 fn ingest_remote(azurite: &Azurite, lake: &str, work: &Path, from: &str) -> serde_json::Value {
-    let out = remote(azurite, lake, work, &["ingest", "--from", from, "--format", "json", "--no-progress"])
-        .output()
-        .unwrap();
+    let out =
+        remote(azurite, lake, work, &["ingest", "--from", from, "--format", "json", "--no-progress"]).output().unwrap();
     serde_json::from_str(ok(out).trim()).expect("one JSON summary")
 }
 
@@ -149,7 +148,12 @@ fn killed_remote_ingests_rerun_to_exactly_once() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     // How long a whole ingest takes here, so kills land inside runs on any machine.
     let started = std::time::Instant::now();
-    ingest_remote(&azurite, &format!("az://{ACCOUNT}/crashes/calibration"), &dir.path().join("w0"), from.to_str().unwrap());
+    ingest_remote(
+        &azurite,
+        &format!("az://{ACCOUNT}/crashes/calibration"),
+        &dir.path().join("w0"),
+        from.to_str().unwrap(),
+    );
     let full = started.elapsed().as_millis().max(50) as u64;
     let mut killed = 0;
     for _ in 0..6 {
@@ -262,7 +266,12 @@ fn lease_held(lakes: &Container) -> bool {
 
 #[test]
 fn commands_other_than_ingest_and_query_refuse_a_lake_in_blob_storage() {
-    for args in [&["detect"][..], &["compact"], &["secrets"], &["export", "--from", "2026-10-01", "--to", "2026-10-02", "--out", "x"]] {
+    for args in [
+        &["detect"][..],
+        &["compact"],
+        &["secrets"],
+        &["export", "--from", "2026-10-01", "--to", "2026-10-02", "--out", "x"],
+    ] {
         let mut all = vec!["--lake", "az://acct/lakes/kv"];
         all.extend_from_slice(args);
         let out = run(&all);

@@ -43,7 +43,10 @@ impl LeaseRecord {
 pub enum Decision {
     Take,
     /// Someone else holds it, until then.
-    Wait { holder: String, until: String },
+    Wait {
+        holder: String,
+        until: String,
+    },
 }
 
 /// Whether `me` may take the lease `found` at `now`: if there is none, if it is expired
@@ -132,7 +135,10 @@ impl Lease {
                 Ok(())
             }
             Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
-                Err(RemoteError::Conflict { lake: lake.url().to_string(), what: "the writer lease was taken over".into() })
+                Err(RemoteError::Conflict {
+                    lake: lake.url().to_string(),
+                    what: "the writer lease was taken over".into(),
+                })
             }
             Err(e) => Err(lake.fail("renewing the writer lease", &e)),
         }

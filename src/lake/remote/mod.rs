@@ -130,7 +130,11 @@ impl RemoteLake {
 
     /// A store error as a [`RemoteError`], without secrets.
     pub(crate) fn fail(&self, doing: &str, error: &object_store::Error) -> RemoteError {
-        RemoteError::Store { lake: self.url.clone(), doing: doing.to_string(), reason: (self.clean)(&error.to_string()) }
+        RemoteError::Store {
+            lake: self.url.clone(),
+            doing: doing.to_string(),
+            reason: (self.clean)(&error.to_string()),
+        }
     }
 
     /// An object's bytes and version, or `None` if it does not exist.
@@ -197,11 +201,12 @@ impl RemoteLake {
             let Some(name) = object.location.filename() else { continue };
             let Some(date) = name.strip_suffix(".json").and_then(parse_partition_name) else { continue };
             let Some((bytes, _)) = self.get(&object.location).await? else { continue };
-            let manifest: PartitionManifest = serde_json::from_slice(&bytes).map_err(|e| RemoteError::CorruptState {
-                lake: self.url.clone(),
-                key: object.location.to_string(),
-                reason: e.to_string(),
-            })?;
+            let manifest: PartitionManifest =
+                serde_json::from_slice(&bytes).map_err(|e| RemoteError::CorruptState {
+                    lake: self.url.clone(),
+                    key: object.location.to_string(),
+                    reason: e.to_string(),
+                })?;
             all.insert(date, manifest);
         }
         Ok(Manifests::from_map(all))

@@ -265,6 +265,15 @@ impl BlobStore {
         }
     }
 
+    /// Deletes a blob with one Delete Blob request; `false` if there was none.
+    pub async fn delete_blob(&self, name: &str) -> Result<bool, BlobError> {
+        match self.container.blob_client(name).delete(None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(false),
+            Err(e) => Err(self.fail("deleting a blob", e)),
+        }
+    }
+
     /// Reads `[start, end)` of a blob. A range at or past the blob's end is "no new data",
     /// however the service says it.
     pub async fn read_range(&self, name: &str, start: u64, end: u64) -> Result<RangeRead, BlobError> {
