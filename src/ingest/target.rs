@@ -43,7 +43,7 @@ pub(crate) enum Target {
         _lock: LakeLock,
         remote: RemoteIngest,
         /// The sink thread commits; the planner reads checkpoints before it starts.
-        writer: Mutex<Option<RemoteWriter>>,
+        writer: Mutex<Option<Box<RemoteWriter>>>,
     },
 }
 
@@ -63,7 +63,7 @@ impl Target {
             work: work.clone(),
             _lock: lock,
             remote: remote.clone(),
-            writer: Mutex::new(Some(writer)),
+            writer: Mutex::new(Some(Box::new(writer))),
         };
         target.share_salt()?;
         Ok((target, recovery))
