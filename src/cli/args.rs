@@ -8,9 +8,24 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "kvaudit", version, about = "Azure Key Vault audit logs into a Parquet lake, and answers out of it")]
 pub struct Args {
-    /// The lake directory.
+    /// The lake directory, or a lake in Blob Storage: az://ACCOUNT/CONTAINER[/PATH]
+    /// (`ingest` and `query` only; credentials as for an az:// source).
     #[arg(long, global = true, env = "KVAUDIT_LAKE", default_value = "./kvaudit-lake")]
     pub lake: PathBuf,
+
+    /// With an az:// lake: the local directory ingest stages files in before they go up
+    /// (default: under the user's cache directory, one per lake).
+    #[arg(long, global = true, env = "KVAUDIT_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// The account's blob endpoint of an az:// source or lake, for sovereign clouds and
+    /// emulators (default https://ACCOUNT.blob.core.windows.net).
+    #[arg(long, global = true, env = "KVAUDIT_BLOB_ENDPOINT")]
+    pub blob_endpoint: Option<String>,
+
+    /// A file holding a SAS token (or a SAS URL) for an az:// source or lake.
+    #[arg(long, global = true)]
+    pub sas_file: Option<PathBuf>,
 
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides it.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -135,13 +150,6 @@ pub enum Command {
         /// secret, workload or managed identity from the environment, or `az login`).
         #[arg(long)]
         from: String,
-        /// The account's blob endpoint, for sovereign clouds and emulators
-        /// (default https://ACCOUNT.blob.core.windows.net).
-        #[arg(long, env = "KVAUDIT_BLOB_ENDPOINT")]
-        blob_endpoint: Option<String>,
-        /// A file holding a SAS token (or a SAS URL) for the container.
-        #[arg(long)]
-        sas_file: Option<PathBuf>,
         /// Keep pulling until stopped (Ctrl-C or SIGTERM stop at a checkpoint).
         #[arg(long)]
         follow: bool,

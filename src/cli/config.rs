@@ -19,8 +19,75 @@ use super::args::{
 };
 
 pub struct Config {
+    /// The local lake, or with `remote` the local work directory of the lake in Blob Storage.
     pub lake: LakePaths,
+    /// `--lake az://ACCOUNT/CONTAINER[/PATH]`: the lake in Blob Storage.
+    pub remote: Option<RemoteLakeConfig>,
     pub command: CommandConfig,
+}
+
+/// A lake in Blob Storage: where it is and how to reach it (endpoint and credential taken
+/// the same way as an az:// source's).
+pub struct RemoteLakeConfig {
+    pub blob: BlobConfig,
+}
+
+/// The commands that work with a lake in Blob Storage, and those that never touch a lake;
+/// the rest refuse an az:// lake with the command's name.
+fn needs_local_lake(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Ingest { .. } | Command::Query { .. } => None,
+        Command::Generate { .. } | Command::Evaluate { .. } | Command::Token { .. } => None,
+        Command::Detect { .. } => Some("detect"),
+        Command::Inventory { .. } => Some("inventory"),
+        Command::SecretStatus { .. } => Some("secret-status"),
+        Command::RotationPlan { .. } => Some("rotation-plan"),
+        Command::RotationCheck { .. } => Some("rotation-check"),
+        Command::Secrets { .. } => Some("secrets"),
+        Command::Export { .. } => Some("export"),
+        Command::Compact { .. } => Some("compact"),
+        Command::Retention { .. } => Some("retention"),
+        Command::Serve { .. } => Some("serve"),
+        Command::Deliver { .. } => Some("deliver"),
+        Command::Demo { .. } => Some("demo"),
+    }
+}
+
+/// The endpoint and credential of an az:// location: `--blob-endpoint` (or the public
+/// cloud's), and a SAS from `--sas-file`/`KVAUDIT_SAS_TOKEN`, else Entra ID.
+fn blob_access(
+    location: &BlobLocation,
+    blob_endpoint: Option<&str>,
+    sas_file: Option<PathBuf>,
+) -> Result<(url::Url, Credential)> {
+    let endpoint = match blob_endpoint {
+        Some(text) => url::Url::parse(text)
+            .ok()
+            .filter(|u| !u.cannot_be_a_base() && u.query().is_none())
+            .with_context(|| format!("--blob-endpoint must be an http(s) URL without a query, not {text:?}"))?,
+        None => BlobConfig::public_endpoint(&location.account),
+    };
+    let credential = sas_credential(sas_file)?.map_or(Credential::EntraId, Credential::Sas);
+    Ok((endpoint, credential))
+}
+
+/// Where an az:// lake's work directory is by default: `$XDG_CACHE_HOME` (or
+/// `~/.cache`)`/kvaudit/lakes/<account>-<container>-<hash of the URL and endpoint>`.
+fn default_work_dir(blob: &BlobConfig) -> Result<PathBuf> {
+    use sha2::Digest;
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .context("--work-dir is needed for an az:// lake: neither XDG_CACHE_HOME nor HOME is set")?,
+        )
+        .join(".cache"),
+    };
+    let location = &blob.location;
+    let digest = sha2::Sha256::digest(format!("{} {}", location.url(), blob.endpoint).as_bytes());
+    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    Ok(cache.join("kvaudit").join("lakes").join(format!("{}-{}-{hash}", location.account, location.container)))
 }
 
 // Built once per process and matched once: the size of its largest variant costs nothing.
@@ -259,6 +326,40 @@ impl Config {
         if args.lake.as_os_str().is_empty() {
             bail!("--lake must name a directory");
         }
+        let lake_text = args.lake.to_string_lossy().into_owned();
+        let remote = match BlobLocation::parse(&lake_text) {
+            None => None,
+            Some(location) => {
+                let location = location.context("--lake")?;
+                if let Some(name) = needs_local_lake(&args.command) {
+                    bail!(
+                        "`kvaudit {name}` needs a local lake directory; --lake {} is in Blob Storage, which only `ingest` and `query` support",
+                        location.url().trim_end_matches('/')
+                    );
+                }
+                let (endpoint, credential) =
+                    blob_access(&location, args.blob_endpoint.as_deref(), args.sas_file.clone())?;
+                Some(RemoteLakeConfig {
+                    blob: BlobConfig {
+                        location,
+                        endpoint,
+                        credential,
+                        retry_for: std::time::Duration::from_secs(60),
+                        request_timeout: std::time::Duration::from_secs(30),
+                        concurrency: 8,
+                        grace_hours: 0,
+                        full_listing_every: None,
+                    },
+                })
+            }
+        };
+        let lake = match &remote {
+            None => LakePaths::new(&args.lake),
+            Some(remote) => LakePaths::new(match &args.work_dir {
+                Some(dir) => dir.clone(),
+                None => default_work_dir(&remote.blob)?,
+            }),
+        };
         let command = match args.command {
             Command::Ingest {
                 from,
@@ -266,8 +367,6 @@ impl Config {
                 no_progress,
                 workers,
                 commit_bytes,
-                blob_endpoint,
-                sas_file,
                 follow,
                 interval,
                 grace_hours,
@@ -277,6 +376,7 @@ impl Config {
                 retry_seconds,
                 request_timeout,
             } => {
+                let (blob_endpoint, sas_file) = (args.blob_endpoint.as_deref(), args.sas_file.clone());
                 if workers == Some(0) {
                     bail!("--workers must be at least 1");
                 }
@@ -300,16 +400,7 @@ impl Config {
                     None => IngestFrom::Local(PathBuf::from(from)),
                     Some(location) => {
                         let location = location?;
-                        let endpoint = match blob_endpoint {
-                            Some(text) => url::Url::parse(&text)
-                                .ok()
-                                .filter(|u| !u.cannot_be_a_base() && u.query().is_none())
-                                .with_context(|| {
-                                    format!("--blob-endpoint must be an http(s) URL without a query, not {text:?}")
-                                })?,
-                            None => BlobConfig::public_endpoint(&location.account),
-                        };
-                        let credential = sas_credential(sas_file)?.map_or(Credential::EntraId, Credential::Sas);
+                        let (endpoint, credential) = blob_access(&location, blob_endpoint, sas_file)?;
                         IngestFrom::Blob(Box::new(BlobIngestOptions {
                             config: BlobConfig {
                                 location,
@@ -593,6 +684,6 @@ impl Config {
                 CommandConfig::Demo(DemoConfig { logs, days: check_days(days)?, seed })
             }
         };
-        Ok(Config { lake: LakePaths::new(args.lake), command })
+        Ok(Config { lake, remote, command })
     }
 }

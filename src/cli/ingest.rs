@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
-use kvaudit::ingest::{IngestOptions, IngestSummary, ingest, ingest_blobs};
+use kvaudit::ingest::{IngestOptions, IngestSummary, RemoteIngest, ingest, ingest_blobs};
 use kvaudit::lake::LakePaths;
+use kvaudit::lake::remote::RemoteLake;
 
 use super::config::{IngestConfig, IngestFrom};
 
-pub fn run(lake: &LakePaths, mut config: IngestConfig) -> Result<()> {
+/// `lake` is the local lake, or with `remote` the work directory of the lake in Blob Storage.
+pub fn run(lake: &LakePaths, remote: Option<Arc<RemoteLake>>, mut config: IngestConfig) -> Result<()> {
     let Some(interval) = config.follow else {
-        print(&config, &run_quietly(lake, &config)?)?;
+        print(&config, &run_once(lake, remote, &config)?)?;
         return Ok(());
     };
     let runtime = super::runtime()?;
@@ -28,7 +30,7 @@ pub fn run(lake: &LakePaths, mut config: IngestConfig) -> Result<()> {
         });
     }
     loop {
-        let summary = run_with(lake, &config, Some(Arc::clone(&stop)), Some(runtime.handle()))?;
+        let summary = run_with(lake, remote.clone(), &config, Some(Arc::clone(&stop)), Some(runtime.handle()))?;
         print(&config, &summary)?;
         // --full-listing asks for one full listing; later runs sweep on their interval.
         if let IngestFrom::Blob(blob) = &mut config.from {
@@ -74,19 +76,24 @@ fn print(config: &IngestConfig, summary: &IngestSummary) -> Result<()> {
     Ok(())
 }
 
-/// Runs an ingest and returns its summary without printing it.
+/// Runs an ingest into a local lake and returns its summary without printing it.
 pub fn run_quietly(lake: &LakePaths, config: &IngestConfig) -> Result<IngestSummary> {
-    match config.from {
-        IngestFrom::Local(_) => run_with(lake, config, None, None),
-        IngestFrom::Blob(_) => {
+    run_once(lake, None, config)
+}
+
+fn run_once(lake: &LakePaths, remote: Option<Arc<RemoteLake>>, config: &IngestConfig) -> Result<IngestSummary> {
+    match (&config.from, &remote) {
+        (IngestFrom::Local(_), None) => run_with(lake, None, config, None, None),
+        _ => {
             let runtime = super::runtime()?;
-            run_with(lake, config, None, Some(runtime.handle()))
+            run_with(lake, remote, config, None, Some(runtime.handle()))
         }
     }
 }
 
 fn run_with(
     lake: &LakePaths,
+    remote: Option<Arc<RemoteLake>>,
     config: &IngestConfig,
     stop: Option<Arc<AtomicBool>>,
     handle: Option<&tokio::runtime::Handle>,
@@ -96,6 +103,8 @@ fn run_with(
         IngestFrom::Blob(blob) => blob.config.location.url().into(),
     };
     let mut options = IngestOptions::new(lake.clone(), from);
+    options.remote = remote
+        .map(|lake| RemoteIngest { lake, handle: handle.expect("a remote lake is written with a runtime").clone() });
     options.progress = config.progress;
     options.commit_bytes = config.commit_bytes;
     options.stop = stop;

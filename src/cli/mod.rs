@@ -16,16 +16,22 @@ mod retention;
 mod secrets;
 mod serve;
 
-use anyhow::Result;
+use std::sync::Arc;
 
-use config::{CommandConfig, Config};
+use anyhow::Result;
+use kvaudit::lake::remote::RemoteLake;
+use kvaudit::source::azure::objects;
+
+use config::{CommandConfig, Config, RemoteLakeConfig};
 
 /// Validates the arguments and runs the command.
 pub fn run(args: args::Args) -> Result<()> {
     let config = Config::from_args(args)?;
+    // Only `ingest` and `query` get this far with an az:// lake (`Config` refuses the rest).
+    let remote = config.remote.as_ref().map(remote_lake).transpose()?;
     match config.command {
-        CommandConfig::Ingest(c) => ingest::run(&config.lake, c),
-        CommandConfig::Query(c) => query::run(&config.lake, c),
+        CommandConfig::Ingest(c) => ingest::run(&config.lake, remote, c),
+        CommandConfig::Query(c) => query::run(&config.lake, remote, c),
         CommandConfig::Generate(c) => generate::run(c),
         CommandConfig::Demo(c) => demo::run(&config.lake, c),
         CommandConfig::Detect(c) => detect::run(&config.lake, c),
@@ -44,6 +50,16 @@ pub fn run(args: args::Args) -> Result<()> {
         CommandConfig::TokenNew { name, role, vaults } => serve::new_token(&name, role, &vaults),
         CommandConfig::Deliver(c) => deliver::run(&config.lake, c),
     }
+}
+
+/// The lake in Blob Storage, reached with the endpoint and credential of its config.
+fn remote_lake(config: &RemoteLakeConfig) -> Result<Arc<RemoteLake>> {
+    let blob = config.blob.clone();
+    let store = objects::container_store(&blob)?;
+    let location = blob.location.clone();
+    let clean = Arc::new(move |text: &str| objects::clean(&blob, text));
+    let url = location.url().trim_end_matches('/').to_string();
+    Ok(Arc::new(RemoteLake::new(store, &location.container, &location.prefix, url, clean)))
 }
 
 /// A tokio runtime for the commands that query: DataFusion is async.

@@ -1,12 +1,16 @@
 //! `kvaudit query`.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use kvaudit::lake::LakePaths;
+use kvaudit::lake::remote::RemoteLake;
 use kvaudit::query::{QueryError, QuerySession, SessionOptions, output, registry};
 
 use super::config::{QueryConfig, QuerySource};
 
-pub fn run(lake: &LakePaths, config: QueryConfig) -> Result<()> {
+/// `lake` is the local lake, or with `remote` the work directory of the lake in Blob Storage.
+pub fn run(lake: &LakePaths, remote: Option<Arc<RemoteLake>>, config: QueryConfig) -> Result<()> {
     let sql = match config.source {
         QuerySource::List => {
             for q in registry::QUERIES {
@@ -26,7 +30,10 @@ pub fn run(lake: &LakePaths, config: QueryConfig) -> Result<()> {
     };
     let runtime = super::runtime()?;
     let (schema, batches) = runtime.block_on(async {
-        let options = SessionOptions::new(lake.clone()).with_engine(config.engine.clone());
+        let mut options = SessionOptions::new(lake.clone()).with_engine(config.engine.clone());
+        if let Some(remote) = remote {
+            options = options.with_remote(remote);
+        }
         let session = QuerySession::open(&options).await?;
         session.sql(&sql).await
     })?;

@@ -34,10 +34,9 @@ use std::time::Instant;
 use futures::StreamExt;
 use tokio::runtime::Handle;
 
-use super::{IngestError, IngestOptions, IngestSummary, Opener, ReadSeek, ReadTask, crc64, run_planned};
+use super::{IngestError, IngestOptions, IngestSummary, Opener, ReadSeek, ReadTask, Target, crc64, run_planned};
 use crate::lake::checkpoint::{Checkpoints, SourceCheckpoint};
-use crate::lake::lock::LakeLock;
-use crate::lake::{LakeError, RunId, commit};
+use crate::lake::{RunId, commit};
 use crate::source::SourceError;
 use crate::source::azure::discover::discover;
 use crate::source::azure::feed::{BlobFeed, BlobRange};
@@ -254,16 +253,12 @@ pub fn ingest_blobs(
     handle: &Handle,
 ) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
-    let lake = &options.lake;
-    std::fs::create_dir_all(lake.root()).map_err(|source| LakeError::Io { path: lake.root().to_path_buf(), source })?;
-    let _lock = LakeLock::acquire(lake)?;
-    let recovery = commit::recover(lake)?;
+    let (target, recovery) = Target::open(&options.lake, options.remote.as_ref())?;
     let location = &blob.config.location;
     let store = Arc::new(BlobStore::new(blob.config.clone()).map_err(SourceError::from)?);
     handle.block_on(store.check()).map_err(SourceError::from)?;
 
-    let listing_path = lake.blob_listing_file();
-    let mut listing = ListingState::load(&listing_path).map_err(SourceError::from)?;
+    let mut listing: ListingState = target.listing()?;
     let marks = listing.locations.get(&location.url()).cloned().unwrap_or_default();
     let now = chrono::Utc::now();
     let full = blob.full_listing || listing.full_listing_due(&location.url(), blob.config.full_listing_every, now);
@@ -287,7 +282,7 @@ pub fn ingest_blobs(
         "Listed the container."
     );
 
-    let checkpoints = Checkpoints::load(lake)?;
+    let checkpoints = target.checkpoints()?;
     let mut summary = IngestSummary {
         files: found.blobs.len() as u64,
         recovered_commits: recovery.commits_finished as u64,
@@ -346,20 +341,21 @@ pub fn ingest_blobs(
         }
     }
     if !identities.is_empty() {
-        commit::Commit { files: Vec::new(), checkpoints: identities }.commit(lake, &RunId::new(), 0)?;
+        target.commit(&commit::Commit { files: Vec::new(), checkpoints: identities }, &RunId::new(), 0)?;
     }
     summary.files_read = tasks.len() as u64;
     let feed = BlobFeed::start(Arc::clone(&store), handle.clone(), ranges.clone(), blob.chunk_bytes);
     let mut opener = BlobOpener { feed, ranges: ranges.into_iter() };
-    let summary = run_planned(options, tasks, &mut opener, summary, started)?;
+    let summary = run_planned(options, &target, tasks, &mut opener, summary, started)?;
     let stopped = options.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
     if !stopped {
         if found.full {
             listing.set_full_listing(&location.url(), now);
         }
         listing.locations.insert(location.url(), found.marks);
-        listing.save(&listing_path).map_err(SourceError::from)?;
+        target.save_listing(&listing)?;
     }
+    target.close()?;
     Ok(summary)
 }
 

@@ -19,6 +19,7 @@ mod crc64;
 mod progress;
 mod reader;
 mod sink;
+mod target;
 mod worker;
 
 use std::path::PathBuf;
@@ -29,15 +30,15 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::lake::checkpoint::Checkpoints;
-use crate::lake::lock::LakeLock;
 use crate::lake::writer::{FileSizing, PartitionWriter};
-use crate::lake::{LakeError, LakePaths, RunId, commit};
+use crate::lake::{LakeError, LakePaths, RunId};
 use crate::record::redact::Redactor;
 use crate::source::{SourceError, local};
 
 pub use blobs::{BlobIngestOptions, ingest_blobs};
 pub use progress::Progress;
+pub use target::RemoteIngest;
+use target::Target;
 
 /// Why an ingest run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +60,10 @@ pub enum IngestError {
 /// How an ingest run behaves.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
+    /// The local lake, or with `remote` the local work directory files are staged in.
     pub lake: LakePaths,
+    /// A lake in an object store to commit to (`lake::remote`), instead of `lake`.
+    pub remote: Option<RemoteIngest>,
     pub from: PathBuf,
     /// Bytes per block handed to a worker.
     pub block_bytes: usize,
@@ -80,6 +84,7 @@ impl IngestOptions {
     pub fn new(lake: LakePaths, from: PathBuf) -> Self {
         IngestOptions {
             lake,
+            remote: None,
             from,
             block_bytes: 4 << 20,
             max_record_bytes: 1 << 20,
@@ -197,9 +202,7 @@ impl Opener for LocalFiles {
 pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
     let lake = &options.lake;
-    std::fs::create_dir_all(lake.root()).map_err(|source| LakeError::Io { path: lake.root().to_path_buf(), source })?;
-    let _lock = LakeLock::acquire(lake)?;
-    let recovery = commit::recover(lake)?;
+    let (target, recovery) = Target::open(lake, options.remote.as_ref())?;
     if recovery.commits_finished > 0 || recovery.staging_removed > 0 {
         tracing::info!(
             commits_finished = recovery.commits_finished,
@@ -208,7 +211,7 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
         );
     }
     let files = local::discover(&options.from, lake.root())?;
-    let checkpoints = Checkpoints::load(lake)?;
+    let checkpoints = target.checkpoints()?;
     let mut summary = IngestSummary {
         files: files.len() as u64,
         recovered_commits: recovery.commits_finished as u64,
@@ -248,12 +251,15 @@ pub fn ingest(options: &IngestOptions) -> Result<IngestSummary, IngestError> {
         }
     }
     summary.files_read = tasks.len() as u64;
-    run_planned(options, tasks, &mut LocalFiles, summary, started)
+    let summary = run_planned(options, &target, tasks, &mut LocalFiles, summary, started)?;
+    target.close()?;
+    Ok(summary)
 }
 
 /// Runs the pipeline over planned tasks and completes the summary with what it counted.
 fn run_planned(
     options: &IngestOptions,
+    target: &Target,
     tasks: Vec<ReadTask>,
     opener: &mut dyn Opener,
     summary: IngestSummary,
@@ -265,7 +271,7 @@ fn run_planned(
     let run = RunId::new();
     let redactor = Redactor::for_salt_file(&lake.redaction_salt_file())?;
     // The pipeline counts records, bytes, files and commits; the rest is known here.
-    let counted = run_pipeline(options, &run, &redactor, tasks, &progress, opener)?;
+    let counted = run_pipeline(options, target, &run, &redactor, tasks, &progress, opener)?;
     progress.finish();
     let mut summary = IngestSummary {
         files: summary.files,
@@ -289,6 +295,7 @@ fn run_planned(
 
 fn run_pipeline(
     options: &IngestOptions,
+    target: &Target,
     run: &RunId,
     redactor: &Redactor,
     tasks: Vec<ReadTask>,
@@ -311,7 +318,7 @@ fn run_pipeline(
             let writer = PartitionWriter::new(options.lake.clone(), run.clone(), lane as u32, options.sizing);
             worker_handles.push(scope.spawn(move || worker::run(work_rx, &tx, limit, redactor, writer)));
         }
-        let sink = sink::Sink::new(options.lake.clone(), run.clone(), progress.clone());
+        let sink = sink::Sink::new(target, run.clone(), progress.clone());
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
         let mut reader = reader::Reader::new(options, opener, run, redactor, queues, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
@@ -332,6 +339,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
+    use crate::lake::checkpoint::Checkpoints;
 
     /// Sources served from memory, as the blob feed serves downloaded bytes.
     struct InMemory(Vec<u8>);
@@ -355,8 +363,16 @@ mod tests {
             fingerprint: Some(Arc::from("blob:1:e")),
             crc64,
         };
-        run_planned(&options, vec![task], &mut InMemory(bytes.to_vec()), IngestSummary::default(), Instant::now())
-            .unwrap()
+        let (target, _) = Target::open(lake, None).unwrap();
+        run_planned(
+            &options,
+            &target,
+            vec![task],
+            &mut InMemory(bytes.to_vec()),
+            IngestSummary::default(),
+            Instant::now(),
+        )
+        .unwrap()
     }
 
     /// The checkpoint's checksum is that of exactly `[0, offset)`, whatever the order the

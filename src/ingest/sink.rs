@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender};
 
+use super::target::Target;
 use super::worker::DecodedBlock;
 use super::{IngestError, IngestSummary, Progress};
 use crate::lake::checkpoint::SourceCheckpoint;
@@ -37,7 +38,9 @@ pub enum Message {
     },
 }
 
-pub struct Sink {
+pub struct Sink<'t> {
+    target: &'t Target,
+    /// Where files are staged: the local lake, or the work directory of a remote one.
     lake: LakePaths,
     run: RunId,
     progress: Progress,
@@ -53,10 +56,11 @@ pub struct Sink {
     outcome: IngestSummary,
 }
 
-impl Sink {
-    pub fn new(lake: LakePaths, run: RunId, progress: Progress) -> Self {
+impl<'t> Sink<'t> {
+    pub fn new(target: &'t Target, run: RunId, progress: Progress) -> Self {
         Sink {
-            lake,
+            target,
+            lake: target.work().clone(),
             run,
             progress,
             written: Vec::new(),
@@ -161,7 +165,7 @@ impl Sink {
         }
         let commit = Commit { files, checkpoints };
         if !commit.is_empty() {
-            commit.commit(&self.lake, &self.run, self.seq)?;
+            self.target.commit(&commit, &self.run, self.seq)?;
             self.seq += 1;
             self.outcome.commits += 1;
         }

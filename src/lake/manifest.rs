@@ -116,6 +116,11 @@ impl Manifests {
         Ok(Manifests(all))
     }
 
+    /// Manifests read elsewhere (a lake in an object store, `lake::remote`).
+    pub fn from_map(manifests: BTreeMap<NaiveDate, PartitionManifest>) -> Self {
+        Manifests(manifests)
+    }
+
     /// Whether the file `name` of partition `date` is hidden from readers.
     pub fn hides(&self, date: NaiveDate, name: &str) -> bool {
         self.0.get(&date).is_some_and(|m| m.hides(name))

@@ -9,6 +9,9 @@
 //! run deletes; a crash after it leaves a commit file, which the next run finishes. Either
 //! way every source byte ends up in the lake exactly once.
 //!
+//! A lake can also live in an object store (`remote/`): the same layout, the same commit
+//! steps, with a conditional put of the state object as the commit point.
+//!
 //! Compaction replaces a partition's files behind a partition manifest (`manifest.rs`):
 //! readers see a partition before or after a compaction, never in between.
 
@@ -19,6 +22,7 @@ pub mod lock;
 pub mod manifest;
 pub mod paths;
 pub mod quarantine;
+pub mod remote;
 pub mod schema;
 pub mod writer;
 
@@ -44,6 +48,9 @@ pub enum LakeError {
     /// A state file exists but cannot be understood.
     #[error("state file {path} is not readable: {reason}")]
     CorruptState { path: PathBuf, reason: String },
+    /// The lake in an object store could not be read or written.
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
 }
 
 /// `Result` with a [`LakeError`].

@@ -64,6 +64,12 @@ impl LakePaths {
         LakePaths { root: root.into() }
     }
 
+    /// The layout with paths relative to the lake's root (`events`, `_state/…`): what a
+    /// lake in an object store prefixes with its own root (`lake::remote`).
+    pub fn relative() -> Self {
+        LakePaths { root: PathBuf::new() }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -10,6 +10,9 @@
 //!
 //! A listing is taken between two reads of the manifests and taken again if they differ
 //! (see `Snapshot::read_consistent`), so it cannot mix two sides of a switch.
+//!
+//! The same wrapper serves a lake in an object store (`lake::remote`): its manifests are
+//! then read from the store.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -26,19 +29,39 @@ use object_store::{
 use crate::lake::LakePaths;
 use crate::lake::manifest::Manifests;
 use crate::lake::paths::parse_partition_name;
+use crate::lake::remote::RemoteLake;
+
+/// Where a lake's partition manifests are read from.
+#[derive(Debug, Clone)]
+pub enum ManifestSource {
+    /// `_state/manifests/` of a local lake.
+    Local(LakePaths),
+    /// The same objects of a lake in an object store.
+    Remote(Arc<RemoteLake>),
+}
+
+impl ManifestSource {
+    async fn load(&self) -> Result<Manifests> {
+        match self {
+            // Manifests are a few small local files: read them in place.
+            ManifestSource::Local(lake) => Manifests::load(lake).map_err(manifest_error),
+            ManifestSource::Remote(lake) => lake.manifests().await.map_err(|e| manifest_error(e.into())),
+        }
+    }
+}
 
 /// A store whose listings under the lake's `events/` follow the partition manifests.
 #[derive(Debug)]
 pub struct LakeStore {
     inner: Arc<dyn ObjectStore>,
-    lake: LakePaths,
+    lake: ManifestSource,
     /// `events/` as a path of `inner` (what DataFusion lists under).
     events: Path,
 }
 
 impl LakeStore {
     /// Wraps `inner`, in which the lake's `events/` directory is the path `events`.
-    pub fn new(inner: Arc<dyn ObjectStore>, lake: LakePaths, events: Path) -> Self {
+    pub fn new(inner: Arc<dyn ObjectStore>, lake: ManifestSource, events: Path) -> Self {
         LakeStore { inner, lake, events }
     }
 
@@ -109,10 +132,9 @@ impl ObjectStore for LakeStore {
         let prefix = prefix.cloned();
         let listing = async move {
             for _ in 0..MAX_LIST_ATTEMPTS {
-                // Manifests are a few small local files: read them in place.
-                let before = Manifests::load(&lake).map_err(manifest_error)?;
+                let before = lake.load().await?;
                 let objects: Vec<ObjectMeta> = inner.list(prefix.as_ref()).try_collect().await?;
-                let after = Manifests::load(&lake).map_err(manifest_error)?;
+                let after = lake.load().await?;
                 if before == after {
                     let visible: Vec<Result<ObjectMeta>> =
                         objects.into_iter().filter(|o| !hidden(&after, &events, &o.location)).map(Ok).collect();
@@ -133,9 +155,9 @@ impl ObjectStore for LakeStore {
             return self.inner.list_with_delimiter(prefix).await;
         }
         for _ in 0..MAX_LIST_ATTEMPTS {
-            let before = Manifests::load(&self.lake).map_err(manifest_error)?;
+            let before = self.lake.load().await?;
             let mut result = self.inner.list_with_delimiter(prefix).await?;
-            let after = Manifests::load(&self.lake).map_err(manifest_error)?;
+            let after = self.lake.load().await?;
             if before == after {
                 result.objects.retain(|o| !hidden(&after, &self.events, &o.location));
                 return Ok(result);

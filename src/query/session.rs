@@ -20,14 +20,19 @@ use object_store::local::LocalFileSystem;
 use super::QueryError;
 use super::engine::Engine;
 use super::events_table::EventsTable;
-use super::lake_store::LakeStore;
+use super::lake_store::{LakeStore, ManifestSource};
 use crate::lake::LakePaths;
+use crate::lake::remote::RemoteLake;
 use crate::lake::schema::events_read_schema;
 
 /// What a session needs to know.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
+    /// The local lake; with `remote`, the local directory `alerts` and `inventory` are
+    /// read from (a lake in an object store has neither yet).
     pub lake: LakePaths,
+    /// `events` of a lake in an object store (`--lake az://…`).
+    pub remote: Option<Arc<RemoteLake>>,
     /// Parallelism of query execution; defaults to the number of cores.
     pub target_partitions: Option<usize>,
     /// Where queries run; local unless `--engine ballista://…` says otherwise.
@@ -36,7 +41,13 @@ pub struct SessionOptions {
 
 impl SessionOptions {
     pub fn new(lake: LakePaths) -> Self {
-        SessionOptions { lake, target_partitions: None, engine: Engine::Local }
+        SessionOptions { lake, remote: None, target_partitions: None, engine: Engine::Local }
+    }
+
+    /// Reads `events` from a lake in an object store.
+    pub fn with_remote(mut self, remote: Arc<RemoteLake>) -> Self {
+        self.remote = Some(remote);
+        self
     }
 
     pub fn with_engine(mut self, engine: Engine) -> Self {
@@ -88,15 +99,31 @@ impl QuerySession {
                 return Err(QueryError::Engine(super::engine::EngineError::NotBuiltIn(options.engine.to_string())));
             }
         };
-        let events = options.lake.events_dir();
-        std::fs::create_dir_all(&events).map_err(|source| QueryError::Io { path: events.clone(), source })?;
-        // A relative lake becomes absolute here (against the working directory), which is
-        // also the path Ballista executors open.
-        let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
-        // Local files are read through `LakeStore`, whose listings of `events/` hide what
-        // the partition manifests hide: a query never sees a partition half compacted.
-        let store = LakeStore::new(Arc::new(LocalFileSystem::new()), options.lake.clone(), url.prefix().clone());
-        ctx.register_object_store(url.object_store().as_ref(), Arc::new(store));
+        let url = match &options.remote {
+            None => {
+                let events = options.lake.events_dir();
+                std::fs::create_dir_all(&events).map_err(|source| QueryError::Io { path: events.clone(), source })?;
+                // A relative lake becomes absolute here (against the working directory),
+                // which is also the path Ballista executors open.
+                let url = ListingTableUrl::parse(format!("{}/", events.display()))?;
+                // Local files are read through `LakeStore`, whose listings of `events/`
+                // hide what the partition manifests hide: a query never sees a partition
+                // half compacted.
+                let source = ManifestSource::Local(options.lake.clone());
+                let store = LakeStore::new(Arc::new(LocalFileSystem::new()), source, url.prefix().clone());
+                ctx.register_object_store(url.object_store().as_ref(), Arc::new(store));
+                url
+            }
+            Some(remote) => {
+                // The same wrapper over the object store, its manifests read from there;
+                // `az://CONTAINER/PATH/events/` is the table, the store is the container.
+                let url = ListingTableUrl::parse(remote.events_table_url())?;
+                let source = ManifestSource::Remote(Arc::clone(remote));
+                let store = LakeStore::new(Arc::clone(remote.store()), source, url.prefix().clone());
+                ctx.register_object_store(&remote.table_store_url(), Arc::new(store));
+                url
+            }
+        };
         let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).

@@ -173,6 +173,40 @@ impl Container {
         self.runtime.block_on(append.append_block(body, bytes.len() as u64, None)).expect("the block is appended");
     }
 
+    /// A blob's bytes, if it exists.
+    pub fn read(&self, blob: &str) -> Option<Vec<u8>> {
+        let client = self.client.blob_client(blob);
+        self.runtime.block_on(async {
+            if !client.exists().await.unwrap() {
+                return None;
+            }
+            let result = client.download(None).await.unwrap();
+            Some(result.body.collect().await.unwrap().to_vec())
+        })
+    }
+
+    /// Whether a blob exists.
+    pub fn exists(&self, blob: &str) -> bool {
+        self.runtime.block_on(self.client.blob_client(blob).exists()).unwrap()
+    }
+
+    /// The names of every blob under `prefix`, in name order.
+    pub fn names(&self, prefix: &str) -> Vec<String> {
+        use futures::TryStreamExt;
+        let options = azure_storage_blob::models::BlobContainerClientListBlobsOptions {
+            prefix: Some(prefix.to_string()),
+            ..Default::default()
+        };
+        self.runtime.block_on(async {
+            let mut items = self.client.list_blobs(Some(options)).unwrap();
+            let mut names = Vec::new();
+            while let Some(item) = items.try_next().await.unwrap() {
+                names.extend(item.name);
+            }
+            names
+        })
+    }
+
     /// Deletes a blob (to replace it with a new one).
     pub fn delete(&self, blob: &str) {
         self.runtime.block_on(self.client.blob_client(blob).delete(None)).expect("the blob is deleted");

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use crate::common::{ingest, kvaudit, query, run_ok};
 
 /// `(source, offset)` of every non-blank line of every log file under `dir`.
-fn source_keys(dir: &Path) -> BTreeSet<(String, i64)> {
+pub fn source_keys(dir: &Path) -> BTreeSet<(String, i64)> {
     let mut keys = BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -24,6 +24,7 @@ mod practice;
 mod pruning;
 mod queries;
 mod redaction;
+mod remote_lake;
 mod retention;
 mod serve;
 mod service;

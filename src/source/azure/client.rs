@@ -61,6 +61,11 @@ pub enum RangeRead {
 pub struct Redactor(Vec<String>);
 
 impl Redactor {
+    /// A redactor of these secrets (and of any `sig=` value).
+    pub fn for_secrets(secrets: Vec<String>) -> Self {
+        Redactor(secrets)
+    }
+
     pub fn clean(&self, text: &str) -> String {
         let mut text = text.to_string();
         for secret in self.0.iter().filter(|s| s.len() >= 4) {
@@ -257,6 +262,15 @@ impl BlobStore {
                 Some(m) => marker = Some(m),
                 None => return Ok(level),
             }
+        }
+    }
+
+    /// Deletes a blob with one Delete Blob request; `false` if there was none.
+    pub async fn delete_blob(&self, name: &str) -> Result<bool, BlobError> {
+        match self.container.blob_client(name).delete(None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(false),
+            Err(e) => Err(self.fail("deleting a blob", e)),
         }
     }
 

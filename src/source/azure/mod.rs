@@ -10,6 +10,8 @@
 //! - `state.rs`: the listing marks kept in the lake between runs, and when each location
 //!   was last listed whole.
 //! - `feed.rs`: concurrent, bounded downloads feeding the (blocking) ingest reader.
+//! - `objects.rs`: the same endpoint and credential as an `object_store`, for a lake kept
+//!   in Blob Storage (`--lake az://…`).
 //!
 //! What is read, and how far, is decided by the ingest planner with the lake's checkpoints
 //! (`ingest/blobs.rs`); this module only lists and reads.
@@ -20,6 +22,7 @@ pub mod credential;
 pub mod discover;
 pub mod feed;
 pub mod layout;
+pub mod objects;
 pub mod state;
 
 pub use client::{BlobStore, ListedBlob, RangeRead};

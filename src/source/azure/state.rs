@@ -55,12 +55,16 @@ impl ListingState {
 
     pub fn load(path: &Path) -> Result<Self, BlobError> {
         match std::fs::read(path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| BlobError::State(format!("{}: {e}", path.display())))
-            }
+            Ok(bytes) => Self::from_json(&bytes, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(BlobError::State(format!("{}: {e}", path.display()))),
         }
+    }
+
+    /// Parses the marks as stored (`path` names them in errors): from a file, or from a
+    /// lake in an object store.
+    pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self, BlobError> {
+        serde_json::from_slice(bytes).map_err(|e| BlobError::State(format!("{}: {e}", path.display())))
     }
 
     /// Saves atomically: a temporary file, synced, renamed over the old one.
