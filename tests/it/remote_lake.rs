@@ -9,11 +9,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
-
 use crate::azurite::{ACCOUNT, Azurite, Container, account_sas, blob_name};
 use crate::common::{kvaudit, record, run, run_ok};
-use crate::crash::source_keys;
+use crate::crash::{assert_exactly_once, kill_ingests_mid_way, source_keys};
 
 /// `kvaudit --lake LAKE --work-dir WORK ARGS…` with Azurite's endpoint and the SAS.
 fn remote(azurite: &Azurite, lake: &str, work: &Path, args: &[&str]) -> Command {
@@ -141,9 +139,6 @@ fn killed_remote_ingests_rerun_to_exactly_once() {
     let lake = format!("az://{ACCOUNT}/crashes/lake");
     let work = dir.path().join("work");
 
-    let seed: u64 = std::env::var("KVAUDIT_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
-    eprintln!("remote crash test seed {seed} (set KVAUDIT_CRASH_SEED to repeat it)");
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     // How long a whole ingest takes here, so kills land inside runs on any machine.
     let started = std::time::Instant::now();
     ingest_remote(
@@ -153,32 +148,15 @@ fn killed_remote_ingests_rerun_to_exactly_once() {
         from.to_str().unwrap(),
     );
     let full = started.elapsed().as_millis().max(50) as u64;
-    let mut killed = 0;
-    for _ in 0..6 {
-        let mut child = remote(&azurite, &lake, &work, &["ingest", "--from", from.to_str().unwrap()])
-            .args(["--commit-bytes", "1500000", "--no-progress"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let delay = if killed == 0 { full / 4 } else { rng.random_range(full / 20..full * 2 / 3).max(2) };
-        std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
-    eprintln!("{killed} of 6 runs were killed mid-way (a full ingest takes {full} ms here)");
-    assert!(killed > 0, "no run was killed mid-way (seed {seed})");
+    let seed = kill_ingests_mid_way(full, || {
+        let mut command = remote(&azurite, &lake, &work, &["ingest", "--from", from.to_str().unwrap()]);
+        command.args(["--commit-bytes", "1500000", "--no-progress"]);
+        command
+    });
 
     let last = ingest_remote(&azurite, &lake, &work, from.to_str().unwrap());
     assert_eq!(last["quarantined"], 0, "{last}");
-    let got = keys(&query_rows(&mut remote(&azurite, &lake, &work, &[]), KEYS));
-    let unique: BTreeSet<_> = got.iter().cloned().collect();
-    assert_eq!(got.len(), unique.len(), "duplicated records (seed {seed})");
-    assert_eq!(unique.len(), expected.len(), "lost records (seed {seed})");
-    assert!(unique == expected, "the lake's (source, offset) keys differ from the input's (seed {seed})");
+    assert_exactly_once(&keys(&query_rows(&mut remote(&azurite, &lake, &work, &[]), KEYS)), &expected, seed);
     assert_only_committed_files(&c, "lake");
     let checkpoints = c.names("lake/_state/");
     assert!(checkpoints.iter().all(|n| !n.contains("/staging/")), "{checkpoints:?}");
