@@ -4,11 +4,11 @@
 //! temporary directory and concatenates its `PT1H.json` blobs, in path order, into one
 //! ~4 MB block of JSON Lines. Three benchmarks, all reporting input bytes per second:
 //!
-//! - `decode`: `record::decode` over every line of the block (lines pre-split: JSON
-//!   parsing and normalization only);
+//! - `decode`: a `record::Decoder` over every line of the block (lines pre-split: JSON
+//!   parsing and normalization only), as a worker decodes a block;
 //! - `redact_scan`: `record::redact::Redactor::redact` over every line (the credential
 //!   scan alone; generated days carry a few planted leaks, as real ones might);
-//! - `block_to_batches`: `framing::frame`, `record::decode`, and `EventBatchBuilder` per
+//! - `block_to_batches`: `framing::frame`, `record::Decoder`, and `EventBatchBuilder` per
 //!   date partition, to finished Arrow batches, without redaction (ingest before secrets
 //!   were redacted);
 //! - `block_to_batches_redacted`: the same with each record redacted before it is decoded:
@@ -90,11 +90,12 @@ fn date_key(time_us: i64) -> i64 {
 fn to_batches(block: &[u8], redactor: Option<&Redactor>) -> Vec<RecordBatch> {
     let mut builders: BTreeMap<i64, EventBatchBuilder> = BTreeMap::new();
     let mut errors = 0usize;
+    let mut decoder = record::Decoder::default();
     frame(block, 0, true, |unit| match unit {
         Unit::Record { offset, bytes } => {
             let redacted = redactor.map(|r| r.redact(bytes));
             let bytes = redacted.as_ref().map_or(bytes, |r| &r.bytes);
-            match record::decode(bytes) {
+            match decoder.decode(bytes) {
                 Ok(mut event) => {
                     event.redactions = redacted.as_ref().and_then(|r| r.column());
                     builders.entry(date_key(event.time_us)).or_default().append(&event, SOURCE, offset)
@@ -121,8 +122,9 @@ fn benches(c: &mut Criterion) {
     group.bench_function("decode", |b| {
         b.iter(|| {
             let mut ok = 0usize;
+            let mut decoder = record::Decoder::default();
             for line in &lines {
-                if let Ok(event) = record::decode(black_box(line)) {
+                if let Ok(event) = decoder.decode(black_box(line)) {
                     black_box(&event);
                     ok += 1;
                 }

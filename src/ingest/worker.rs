@@ -63,6 +63,42 @@ const BATCH_ROWS: usize = 8 * 1024;
 /// Dates a worker gathers rows for at once.
 const MAX_DATES_GATHERED: usize = 2;
 
+/// The rows a worker is gathering: one builder per date, and one finished builder kept for
+/// the next new date. A finished builder keeps the capacity of the batch it made; a new
+/// one would grow every column by doubling again, copying the `raw` column over and over.
+#[derive(Default)]
+pub struct Gathering {
+    by_date: BTreeMap<NaiveDate, EventBatchBuilder>,
+    spare: Option<EventBatchBuilder>,
+}
+
+impl Gathering {
+    /// The builder of `date`: the spare one when the date is new here.
+    fn builder(&mut self, date: NaiveDate) -> &mut EventBatchBuilder {
+        self.by_date.entry(date).or_insert_with(|| self.spare.take().unwrap_or_default())
+    }
+
+    /// Hands every date's rows, once at least `min_rows`, to the writer.
+    fn write_full(&mut self, writer: &mut PartitionWriter, min_rows: usize) -> Result<(), IngestError> {
+        for (date, builder) in self.by_date.iter_mut().filter(|(_, b)| !b.is_empty() && b.len() >= min_rows) {
+            writer.write(*date, &builder.finish().map_err(LakeError::from)?)?;
+        }
+        Ok(())
+    }
+
+    /// Writes out the oldest dates until at most `keep` are gathered.
+    fn write_oldest(&mut self, writer: &mut PartitionWriter, keep: usize) -> Result<(), IngestError> {
+        while self.by_date.len() > keep {
+            let (date, mut builder) = self.by_date.pop_first().expect("more dates than `keep`");
+            if !builder.is_empty() {
+                writer.write(date, &builder.finish().map_err(LakeError::from)?)?;
+            }
+            self.spare = Some(builder);
+        }
+        Ok(())
+    }
+}
+
 /// Works until the reader closes the channel.
 pub fn run(
     work: Receiver<Work>,
@@ -72,30 +108,19 @@ pub fn run(
     mut writer: PartitionWriter,
 ) -> Result<(), IngestError> {
     let stopped = || IngestError::Thread("the lake writer stopped".into());
-    let mut builders: BTreeMap<NaiveDate, EventBatchBuilder> = BTreeMap::new();
+    let mut gathering = Gathering::default();
     for item in work {
         match item {
             Work::Block(block) => {
-                let decoded = decode_block(&block, max_record_bytes, redactor, &mut builders);
-                for (date, builder) in builders.iter_mut().filter(|(_, b)| b.len() >= BATCH_ROWS) {
-                    writer.write(*date, &builder.finish().map_err(LakeError::from)?)?;
-                }
+                let decoded = decode_block(&block, max_record_bytes, redactor, &mut gathering);
+                gathering.write_full(&mut writer, BATCH_ROWS)?;
                 // Blobs come hour by hour, so an old date rarely gets more rows: write it out
                 // rather than hold it, which bounds memory by a few dates' worth of rows.
-                while builders.len() > MAX_DATES_GATHERED {
-                    let (date, mut builder) = builders.pop_first().expect("more than zero dates");
-                    if !builder.is_empty() {
-                        writer.write(date, &builder.finish().map_err(LakeError::from)?)?;
-                    }
-                }
+                gathering.write_oldest(&mut writer, MAX_DATES_GATHERED)?;
                 sink.send(Message::Block(Box::new(decoded))).map_err(|_| stopped())?;
             }
             Work::Flush => {
-                for (date, mut builder) in std::mem::take(&mut builders) {
-                    if !builder.is_empty() {
-                        writer.write(date, &builder.finish().map_err(LakeError::from)?)?;
-                    }
-                }
+                gathering.write_oldest(&mut writer, 0)?;
                 let files = writer.finish()?;
                 sink.send(Message::Flushed(files)).map_err(|_| stopped())?;
             }
@@ -104,7 +129,7 @@ pub fn run(
     Ok(())
 }
 
-/// Decodes one block, appending its events to `builders` by date.
+/// Decodes one block, appending its events to `gathering` by date.
 ///
 /// Every record is redacted before it is decoded or quarantined, so no credential found in
 /// it reaches a row, a `raw` column or a quarantine file. A record that does not decode is
@@ -113,7 +138,7 @@ pub fn decode_block(
     block: &Block,
     max_record_bytes: usize,
     redactor: &Redactor,
-    builders: &mut BTreeMap<NaiveDate, EventBatchBuilder>,
+    gathering: &mut Gathering,
 ) -> DecodedBlock {
     let mut quarantined = Vec::new();
     let mut records = 0u64;
@@ -128,6 +153,8 @@ pub fn decode_block(
         }
     };
     let source = &*block.source;
+    // One block is one source's bytes: its records repeat one `resourceId`.
+    let mut decoder = record::Decoder::default();
     // `length` is the source's, `bytes` the redacted record's.
     let quarantine = |offset: u64, length: usize, bytes: &[u8], reason: String| QuarantineEntry {
         source: source.to_string(),
@@ -155,11 +182,11 @@ pub fn decode_block(
         }
         Unit::Record { offset, bytes } => {
             let redacted = redactor.redact(bytes);
-            match record::decode(&redacted.bytes) {
+            match decoder.decode(&redacted.bytes) {
                 Ok(mut event) => {
                     count(&redacted.patterns());
                     event.redactions = redacted.column();
-                    builders.entry(date_of(event.time_us)).or_default().append(&event, source, offset);
+                    gathering.builder(date_of(event.time_us)).append(&event, source, offset);
                     records += 1;
                 }
                 Err(e) => {

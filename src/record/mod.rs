@@ -19,6 +19,7 @@ pub mod time;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -153,9 +154,10 @@ impl<'de> Deserialize<'de> for IdentityField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event<'a> {
     pub time_us: i64,
-    pub vault: String,
-    pub subscription_id: Option<String>,
-    pub resource_group: Option<String>,
+    /// Shared with the other records of the same `resourceId` (see [`Decoder`]).
+    pub vault: Arc<str>,
+    pub subscription_id: Option<Arc<str>>,
+    pub resource_group: Option<Arc<str>>,
     pub resource_type: &'static str,
     pub operation: Cow<'a, str>,
     pub operation_version: Option<Cow<'a, str>>,
@@ -189,7 +191,27 @@ fn text(v: Lenient<'_>) -> Option<Cow<'_, str>> {
 }
 
 /// Decodes one record (the bytes of one JSON object) into an event.
+///
+/// For many records, a [`Decoder`] is cheaper: it parses a repeated `resourceId` once.
 pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
+    Decoder::default().decode(raw)
+}
+
+/// Decodes records one after another, remembering what the last `resourceId` said (the
+/// records of one blob all name the same vault).
+#[derive(Debug, Default)]
+pub struct Decoder {
+    resources: resource::ResourceCache,
+}
+
+impl Decoder {
+    /// Decodes one record (the bytes of one JSON object) into an event.
+    pub fn decode<'a>(&mut self, raw: &'a [u8]) -> Result<Event<'a>, RecordError> {
+        decode_with(raw, &mut self.resources)
+    }
+}
+
+fn decode_with<'a>(raw: &'a [u8], resources: &mut resource::ResourceCache) -> Result<Event<'a>, RecordError> {
     // serde would read a struct from an array too; a record is an object.
     // One UTF-8 check of the whole record: serde then reads a `str`, which it does not
     // check string by string again, and the `raw` column takes it as it is (it used to be
@@ -211,12 +233,12 @@ pub fn decode(raw: &[u8]) -> Result<Event<'_>, RecordError> {
     let operation = record.operation_name.0.take().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?;
     let properties = record.properties.unwrap_or_default();
     let object = properties.id.as_str().map(resource::parse_object_id).unwrap_or_default();
-    let resource = record.resource_id.as_str().and_then(resource::parse_resource_id);
+    let resource = record.resource_id.as_str().and_then(|id| resources.parse(id));
     let (vault, subscription_id, resource_group, resource_type) = match resource {
         Some(r) => (r.name, r.subscription_id, r.resource_group, r.resource_type),
-        None => match object.vault.clone() {
+        None => match object.vault {
             // Records forwarded without `resourceId` still name their vault in the URL.
-            Some(v) => (v, None, None, "vault"),
+            Some(v) => (v.to_ascii_lowercase().into(), None, None, "vault"),
             None => {
                 return Err(RecordError::MissingVault(
                     record.resource_id.as_str().unwrap_or("").chars().take(200).collect(),
@@ -270,7 +292,7 @@ mod tests {
     fn identity_as_json_string_is_decoded() {
         let text = r#"{"time":"2024-04-03T14:03:10Z","operationName":"KeyGet","resourceId":"/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/managedHSMs/H1","identity":"{\"claim\":{\"oid\":\"o9\",\"appid\":\"a9\",\"appidacr\":\"2\"}}","durationMs":12}"#;
         let e = decode(text.as_bytes()).unwrap();
-        assert_eq!((e.vault.as_str(), e.resource_type), ("h1", "managed_hsm"));
+        assert_eq!((&*e.vault, e.resource_type), ("h1", "managed_hsm"));
         assert_eq!(e.caller.oid.as_deref(), Some("o9"));
         assert_eq!(e.caller.identity_type, "service_principal");
     }
