@@ -207,72 +207,69 @@ pub struct Decoder {
 impl Decoder {
     /// Decodes one record (the bytes of one JSON object) into an event.
     pub fn decode<'a>(&mut self, raw: &'a [u8]) -> Result<Event<'a>, RecordError> {
-        decode_with(raw, &mut self.resources)
+        // serde would read a struct from an array too; a record is an object.
+        // One UTF-8 check of the whole record: serde then reads a `str`, which it does not
+        // check string by string again, and the `raw` column takes it as it is (it used to be
+        // checked twice over). Bytes that are not UTF-8 are not JSON either: serde says where.
+        let Ok(raw) = std::str::from_utf8(raw) else {
+            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+                Err(e) => RecordError::InvalidJson(e),
+                Ok(_) => RecordError::InvalidJson(serde::de::Error::custom("invalid UTF-8")),
+            });
+        };
+        if raw.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
+            serde_json::from_str::<serde::de::IgnoredAny>(raw)?;
+            return Err(RecordError::NotAnObject);
+        }
+        let mut record: SourceRecord<'_> = serde_json::from_str(raw)?;
+        let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
+        let time_us =
+            time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
+        let operation =
+            record.operation_name.0.take().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?;
+        let properties = record.properties.unwrap_or_default();
+        let object = properties.id.as_str().map(resource::parse_object_id).unwrap_or_default();
+        let resource = record.resource_id.as_str().and_then(|id| self.resources.parse(id));
+        let (vault, subscription_id, resource_group, resource_type) = match resource {
+            Some(r) => (r.name, r.subscription_id, r.resource_group, r.resource_type),
+            None => match object.vault {
+                // Records forwarded without `resourceId` still name their vault in the URL.
+                Some(v) => (v.to_ascii_lowercase().into(), None, None, "vault"),
+                None => {
+                    return Err(RecordError::MissingVault(
+                        record.resource_id.as_str().unwrap_or("").chars().take(200).collect(),
+                    ));
+                }
+            },
+        };
+        Ok(Event {
+            time_us,
+            vault,
+            subscription_id,
+            resource_group,
+            resource_type,
+            operation,
+            operation_version: text(record.operation_version),
+            object_type: object.object_type,
+            object_name: object.name.map(str::to_owned),
+            object_version: object.version.map(str::to_owned),
+            http_status: properties.http_status_code.as_i64().and_then(|v| i32::try_from(v).ok()),
+            result_signature: text(record.result_signature),
+            result_type: text(record.result_type),
+            result_description: text(record.result_description),
+            duration_ms: record.duration_ms.as_i64(),
+            caller_ip: text(record.caller_ip_address),
+            caller: record.identity.0.unwrap_or_default(),
+            client_info: text(properties.client_info),
+            request_uri: text(properties.request_uri),
+            correlation_id: text(record.correlation_id),
+            tls_version: text(properties.tls_version),
+            is_access_policy_match: properties.is_access_policy_match.as_bool(),
+            is_rbac_authorized: properties.is_rbac_authorized.as_bool(),
+            raw,
+            redactions: None,
+        })
     }
-}
-
-fn decode_with<'a>(raw: &'a [u8], resources: &mut resource::ResourceCache) -> Result<Event<'a>, RecordError> {
-    // serde would read a struct from an array too; a record is an object.
-    // One UTF-8 check of the whole record: serde then reads a `str`, which it does not
-    // check string by string again, and the `raw` column takes it as it is (it used to be
-    // checked twice over). Bytes that are not UTF-8 are not JSON either: serde says where.
-    let Ok(raw) = std::str::from_utf8(raw) else {
-        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
-            Err(e) => RecordError::InvalidJson(e),
-            Ok(_) => RecordError::InvalidJson(serde::de::Error::custom("invalid UTF-8")),
-        });
-    };
-    if raw.bytes().find(|b| !b.is_ascii_whitespace()) != Some(b'{') {
-        serde_json::from_str::<serde::de::IgnoredAny>(raw)?;
-        return Err(RecordError::NotAnObject);
-    }
-    let mut record: SourceRecord<'_> = serde_json::from_str(raw)?;
-    let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
-    let time_us =
-        time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
-    let operation = record.operation_name.0.take().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?;
-    let properties = record.properties.unwrap_or_default();
-    let object = properties.id.as_str().map(resource::parse_object_id).unwrap_or_default();
-    let resource = record.resource_id.as_str().and_then(|id| resources.parse(id));
-    let (vault, subscription_id, resource_group, resource_type) = match resource {
-        Some(r) => (r.name, r.subscription_id, r.resource_group, r.resource_type),
-        None => match object.vault {
-            // Records forwarded without `resourceId` still name their vault in the URL.
-            Some(v) => (v.to_ascii_lowercase().into(), None, None, "vault"),
-            None => {
-                return Err(RecordError::MissingVault(
-                    record.resource_id.as_str().unwrap_or("").chars().take(200).collect(),
-                ));
-            }
-        },
-    };
-    Ok(Event {
-        time_us,
-        vault,
-        subscription_id,
-        resource_group,
-        resource_type,
-        operation,
-        operation_version: text(record.operation_version),
-        object_type: object.object_type,
-        object_name: object.name.map(str::to_owned),
-        object_version: object.version.map(str::to_owned),
-        http_status: properties.http_status_code.as_i64().and_then(|v| i32::try_from(v).ok()),
-        result_signature: text(record.result_signature),
-        result_type: text(record.result_type),
-        result_description: text(record.result_description),
-        duration_ms: record.duration_ms.as_i64(),
-        caller_ip: text(record.caller_ip_address),
-        caller: record.identity.0.unwrap_or_default(),
-        client_info: text(properties.client_info),
-        request_uri: text(properties.request_uri),
-        correlation_id: text(record.correlation_id),
-        tls_version: text(properties.tls_version),
-        is_access_policy_match: properties.is_access_policy_match.as_bool(),
-        is_rbac_authorized: properties.is_rbac_authorized.as_bool(),
-        raw,
-        redactions: None,
-    })
 }
 
 #[cfg(test)]
