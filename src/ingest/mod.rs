@@ -30,6 +30,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::lake::durable::sync_queue;
 use crate::lake::writer::{FileSizing, PartitionWriter};
 use crate::lake::{LakeError, LakePaths, RunId};
 use crate::record::redact::Redactor;
@@ -305,7 +306,11 @@ fn run_pipeline(
     let workers = options.workers.max(1);
     let (sink_tx, sink_rx) = sync_channel::<sink::Message>(workers * 4);
     let (ack_tx, ack_rx) = sync_channel::<()>(1);
+    // Closed files are synced on a thread of their own, so workers never wait for the disk;
+    // the sink waits for them before each commit (`lake::durable`).
+    let (durable, sync_thread) = sync_queue();
     std::thread::scope(|scope| {
+        scope.spawn(move || sync_thread.run());
         let mut worker_handles = Vec::new();
         let mut queues = Vec::new();
         for lane in 0..workers {
@@ -315,10 +320,13 @@ fn run_pipeline(
             queues.push(work_tx);
             let tx = sink_tx.clone();
             let limit = options.max_record_bytes;
-            let writer = PartitionWriter::new(options.lake.clone(), run.clone(), lane as u32, options.sizing);
+            let writer =
+                PartitionWriter::new(options.lake.clone(), run.clone(), lane as u32, options.sizing, durable.clone());
             worker_handles.push(scope.spawn(move || worker::run(work_rx, &tx, limit, redactor, writer)));
         }
-        let sink = sink::Sink::new(target, run.clone(), progress.clone());
+        // The last queue goes to the sink: the sync thread ends when the sink and the
+        // workers have.
+        let sink = sink::Sink::new(target, run.clone(), progress.clone(), durable);
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
         let mut reader = reader::Reader::new(options, opener, run, redactor, queues, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);

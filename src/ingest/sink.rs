@@ -13,6 +13,7 @@ use super::worker::DecodedBlock;
 use super::{IngestError, IngestSummary, Progress};
 use crate::lake::checkpoint::SourceCheckpoint;
 use crate::lake::commit::Commit;
+use crate::lake::durable::SyncQueue;
 use crate::lake::quarantine::QuarantineEntry;
 use crate::lake::writer::WrittenFile;
 use crate::lake::{IoContext, LakePaths, RunId, StagedFile};
@@ -44,6 +45,8 @@ pub struct Sink<'t> {
     lake: LakePaths,
     run: RunId,
     progress: Progress,
+    /// Syncs the workers' closed files; waited on before each commit.
+    durable: SyncQueue,
     written: Vec<WrittenFile>,
     flushes_seen: u64,
     quarantine: Vec<QuarantineEntry>,
@@ -57,12 +60,13 @@ pub struct Sink<'t> {
 }
 
 impl<'t> Sink<'t> {
-    pub fn new(target: &'t Target, run: RunId, progress: Progress) -> Self {
+    pub fn new(target: &'t Target, run: RunId, progress: Progress, durable: SyncQueue) -> Self {
         Sink {
             target,
             lake: target.work().clone(),
             run,
             progress,
+            durable,
             written: Vec::new(),
             flushes_seen: 0,
             quarantine: Vec::new(),
@@ -165,6 +169,8 @@ impl<'t> Sink<'t> {
         }
         let commit = Commit { files, checkpoints };
         if !commit.is_empty() {
+            // The commit names the workers' files: they must be on disk whole first.
+            self.durable.wait()?;
             self.target.commit(&commit, &self.run, self.seq)?;
             self.seq += 1;
             self.outcome.commits += 1;

@@ -18,6 +18,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod commit;
+pub mod durable;
 pub mod lock;
 pub mod manifest;
 pub mod paths;

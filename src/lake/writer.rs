@@ -17,6 +17,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::durable::SyncQueue;
 use super::schema::events_file_schema;
 use super::{IoContext, LakeError, LakePaths, Result, RunId, StagedFile};
 
@@ -90,6 +91,8 @@ pub struct PartitionWriter {
     sizing: FileSizing,
     properties: WriterProperties,
     open: Vec<OpenFile>,
+    /// Where closed files go to be synced (see `durable.rs`).
+    durable: SyncQueue,
     finished: Vec<WrittenFile>,
     next_file: u32,
     clock: u64,
@@ -97,7 +100,8 @@ pub struct PartitionWriter {
 
 impl PartitionWriter {
     /// A writer for `run`; `lane` tells apart the files of writers working side by side.
-    pub fn new(lake: LakePaths, run: RunId, lane: u32, sizing: FileSizing) -> Self {
+    /// Closed files are synced through `durable`: wait on it before committing them.
+    pub fn new(lake: LakePaths, run: RunId, lane: u32, sizing: FileSizing, durable: SyncQueue) -> Self {
         let properties = writer_properties(&sizing);
         PartitionWriter {
             lake,
@@ -106,6 +110,7 @@ impl PartitionWriter {
             sizing,
             properties,
             open: Vec::new(),
+            durable,
             finished: Vec::new(),
             next_file: 0,
             clock: 0,
@@ -153,7 +158,7 @@ impl PartitionWriter {
         let open = self.open.swap_remove(index);
         let path = self.lake.root().join(&open.file.staged);
         let handle = open.writer.into_inner().map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
-        handle.sync_all().at(&path)?;
+        self.durable.hand(handle, path);
         self.finished.push(WrittenFile { file: open.file, date: open.date, rows: open.rows });
         Ok(())
     }
