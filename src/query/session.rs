@@ -56,6 +56,22 @@ impl SessionOptions {
     }
 }
 
+/// Sets every DataFusion option named by an environment variable, under DataFusion's
+/// naming (`datafusion.execution.parquet.pushdown_filters` is
+/// `DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS`). A value DataFusion cannot read fails
+/// the session with its message, rather than being ignored.
+fn apply_environment(options: &mut datafusion::config::ConfigOptions) -> Result<(), QueryError> {
+    let keys: Vec<String> = options.entries().into_iter().map(|entry| entry.key).collect();
+    for key in keys {
+        let variable = key.to_uppercase().replace('.', "_");
+        if let Ok(value) = std::env::var(&variable) {
+            tracing::debug!(option = %key, value = %value, "A DataFusion option is set from the environment.");
+            options.set(&key, &value)?;
+        }
+    }
+    Ok(())
+}
+
 /// A DataFusion session with the lake's tables registered.
 pub struct QuerySession {
     ctx: SessionContext,
@@ -83,6 +99,10 @@ impl QuerySession {
         parquet.pruning = true;
         // Row counts and min/max per file let the planner skip files and size joins.
         config.options_mut().execution.collect_statistics = true;
+        // Last, DataFusion's own environment variables (`DATAFUSION_EXECUTION_BATCH_SIZE=…`)
+        // override any of the above for one run: tuning and comparing settings on a real
+        // lake needs no rebuild.
+        apply_environment(config.options_mut())?;
         // No cache of file listings: DataFusion 55 keeps one by default, without expiry, so
         // a session kept open (serve, the dashboard) would never see files ingest adds, and
         // after a compaction would plan reads of files it deleted. Listing a partition is

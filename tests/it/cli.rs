@@ -1,6 +1,6 @@
 //! The command line, black-box: the binary as a user runs it.
 
-use crate::common::{ingest, real_fixtures, run, run_ok};
+use crate::common::{ingest, kvaudit, real_fixtures, run, run_ok};
 
 #[test]
 fn query_formats_and_named_files() {
@@ -35,6 +35,42 @@ fn a_wrong_query_gets_datafusions_error_not_a_panic() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("kvaudit: error:") && stderr.contains("nope"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn datafusion_options_come_from_its_environment_variables_over_kvaudits_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let sql = "SELECT name, value FROM information_schema.df_settings \
+        WHERE name IN ('datafusion.execution.parquet.pushdown_filters', 'datafusion.execution.batch_size') ORDER BY name";
+    let query = |vars: &[(&str, &str)]| {
+        let mut command = kvaudit();
+        command.args(["--lake", lake, "query", sql, "--format", "csv"]);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().expect("kvaudit starts")
+    };
+    // kvaudit's own setting (session.rs turns pushdown on) and DataFusion's default.
+    let plain = query(&[]);
+    assert_eq!(
+        String::from_utf8_lossy(&plain.stdout),
+        "name,value\ndatafusion.execution.batch_size,8192\ndatafusion.execution.parquet.pushdown_filters,true\n"
+    );
+    let tuned = query(&[
+        ("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS", "false"),
+        ("DATAFUSION_EXECUTION_BATCH_SIZE", "1024"),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&tuned.stdout),
+        "name,value\ndatafusion.execution.batch_size,1024\ndatafusion.execution.parquet.pushdown_filters,false\n"
+    );
+    // A value DataFusion cannot read is an error naming it, not silently ignored.
+    let bad = query(&[("DATAFUSION_EXECUTION_BATCH_SIZE", "lots")]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.starts_with("kvaudit: error:") && stderr.contains("lots"), "{stderr}");
 }
 
 #[test]
