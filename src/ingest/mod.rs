@@ -17,6 +17,7 @@
 mod blobs;
 mod crc64;
 mod progress;
+mod read_ahead;
 mod reader;
 mod sink;
 mod target;
@@ -294,6 +295,13 @@ fn run_planned(
     Ok(summary)
 }
 
+/// Input bytes queued for the workers at most (see `read_ahead.rs`).
+const READ_AHEAD_BYTES: u64 = 32 << 20;
+
+/// Blocks queued per worker at most: more than the byte budget lets through when blocks
+/// are blobs of a few hundred kB, so bytes are the bound that counts.
+const BLOCKS_QUEUED: usize = 64;
+
 fn run_pipeline(
     options: &IngestOptions,
     target: &Target,
@@ -309,26 +317,30 @@ fn run_pipeline(
     // Closed files are synced on a thread of their own, so workers never wait for the disk;
     // the sink waits for them before each commit (`lake::durable`).
     let (durable, sync_thread) = sync_queue();
+    let read_ahead = read_ahead::ReadAhead::new(READ_AHEAD_BYTES);
     std::thread::scope(|scope| {
         scope.spawn(move || sync_thread.run());
         let mut worker_handles = Vec::new();
         let mut queues = Vec::new();
         for lane in 0..workers {
-            // Two blocks queued per worker: enough to never starve it, and the bound on
-            // input held in memory.
-            let (work_tx, work_rx) = sync_channel::<worker::Work>(2);
+            let (work_tx, work_rx) = sync_channel::<worker::Work>(BLOCKS_QUEUED);
             queues.push(work_tx);
             let tx = sink_tx.clone();
             let limit = options.max_record_bytes;
             let writer =
                 PartitionWriter::new(options.lake.clone(), run.clone(), lane as u32, options.sizing, durable.clone());
-            worker_handles.push(scope.spawn(move || worker::run(work_rx, &tx, limit, redactor, writer)));
+            let read_ahead = &read_ahead;
+            worker_handles.push(scope.spawn(move || {
+                let _closes = read_ahead::ClosesOnExit(read_ahead);
+                worker::run(work_rx, &tx, limit, redactor, writer, read_ahead)
+            }));
         }
         // The last queue goes to the sink: the sync thread ends when the sink and the
         // workers have.
         let sink = sink::Sink::new(target, run.clone(), progress.clone(), durable);
         let sink_handle = scope.spawn(move || sink.run(sink_rx, ack_tx));
-        let mut reader = reader::Reader::new(options, opener, run, redactor, queues, sink_tx, ack_rx, progress.clone());
+        let mut reader =
+            reader::Reader::new(options, opener, run, redactor, queues, &read_ahead, sink_tx, ack_rx, progress.clone());
         let read_result = reader.read_all(&tasks);
         let bytes = reader.bytes_read();
         drop(reader); // closes the block and sink channels, so workers and the sink end

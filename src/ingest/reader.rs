@@ -20,7 +20,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
+use arrow::buffer::Buffer;
+
 use super::crc64;
+use super::read_ahead::ReadAhead;
 use super::sink::Message;
 use super::worker::Work;
 use super::{IngestError, IngestOptions, Opener, Progress, ReadSeek, ReadTask};
@@ -39,7 +42,9 @@ pub struct Block {
     pub source: Arc<str>,
     /// Absolute offset of `bytes[0]` in the source.
     pub base: u64,
-    pub bytes: Vec<u8>,
+    /// An Arrow buffer, so the `raw` column of the batches decoded from it can point into
+    /// it rather than copy every record (see `lake::batch`).
+    pub bytes: Buffer,
     /// The last block of this run's read of the source: it may end in a partial line.
     pub last: bool,
     /// The source's length when this run planned it.
@@ -80,6 +85,8 @@ pub struct Reader<'a> {
     redactor: &'a Redactor,
     /// One queue per worker, fed in turn.
     workers: Vec<SyncSender<Work>>,
+    /// The bytes queued in `workers`, bounded.
+    read_ahead: &'a ReadAhead,
     sink: Option<SyncSender<Message>>,
     acks: Receiver<()>,
     progress: Progress,
@@ -102,6 +109,7 @@ impl<'a> Reader<'a> {
         run: &'a RunId,
         redactor: &'a Redactor,
         workers: Vec<SyncSender<Work>>,
+        read_ahead: &'a ReadAhead,
         sink: SyncSender<Message>,
         acks: Receiver<()>,
         progress: Progress,
@@ -112,6 +120,7 @@ impl<'a> Reader<'a> {
             run,
             redactor,
             workers,
+            read_ahead,
             sink: Some(sink),
             flushes: 0,
             acks,
@@ -143,6 +152,7 @@ impl<'a> Reader<'a> {
 
     fn send_block(&mut self, block: Block) -> Result<(), IngestError> {
         let n = block.bytes.len() as u64;
+        self.read_ahead.take(n);
         // Give the block to the first worker with room in its queue, starting from the next
         // in turn, and wait only when every queue is full: blocks differ in size, and a
         // strict rotation would leave one worker idle behind another's large block.
@@ -229,7 +239,7 @@ impl<'a> Reader<'a> {
                 return self.send_block(Block {
                     source: Arc::clone(&task.key),
                     base: pos,
-                    bytes: buf,
+                    bytes: Buffer::from_vec(buf),
                     last: true,
                     length,
                     fingerprint: task.fingerprint.clone(),
@@ -244,7 +254,7 @@ impl<'a> Reader<'a> {
                     self.send_block(Block {
                         source: Arc::clone(&task.key),
                         base: pos,
-                        bytes: buf,
+                        bytes: Buffer::from_vec(buf),
                         last: false,
                         length: task.length,
                         fingerprint: task.fingerprint.clone(),
@@ -265,7 +275,7 @@ impl<'a> Reader<'a> {
                             return self.send_block(Block {
                                 source: Arc::clone(&task.key),
                                 base: pos,
-                                bytes: Vec::new(),
+                                bytes: Buffer::from_vec(Vec::<u8>::new()),
                                 last: true,
                                 length: task.length,
                                 fingerprint: task.fingerprint.clone(),
@@ -308,7 +318,7 @@ impl<'a> Reader<'a> {
         self.send_block(Block {
             source: Arc::clone(&task.key),
             base: task.length,
-            bytes: Vec::new(),
+            bytes: Buffer::from_vec(Vec::<u8>::new()),
             last: true,
             length: task.length,
             fingerprint: task.fingerprint.clone(),
@@ -377,7 +387,7 @@ impl<'a> Reader<'a> {
         self.send_block(Block {
             source: Arc::clone(&task.key),
             base: line_end + 1,
-            bytes: Vec::new(),
+            bytes: Buffer::from_vec(Vec::<u8>::new()),
             last: false,
             length: task.length,
             fingerprint: task.fingerprint.clone(),

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 
 use super::IngestError;
 use super::crc64;
+use super::read_ahead::ReadAhead;
 use super::reader::{Block, BlockCrc};
 use super::sink::Message;
 use crate::lake::LakeError;
@@ -106,6 +107,7 @@ pub fn run(
     max_record_bytes: usize,
     redactor: &Redactor,
     mut writer: PartitionWriter,
+    read_ahead: &ReadAhead,
 ) -> Result<(), IngestError> {
     let stopped = || IngestError::Thread("the lake writer stopped".into());
     let mut gathering = Gathering::default();
@@ -113,6 +115,7 @@ pub fn run(
         match item {
             Work::Block(block) => {
                 let decoded = decode_block(&block, max_record_bytes, redactor, &mut gathering);
+                read_ahead.give_back(block.bytes.len() as u64);
                 gathering.write_full(&mut writer, BATCH_ROWS)?;
                 // Blobs come hour by hour, so an old date rarely gets more rows: write it out
                 // rather than hold it, which bounds memory by a few dates' worth of rows.
@@ -186,7 +189,7 @@ pub fn decode_block(
                 Ok(mut event) => {
                     count(&redacted.patterns());
                     event.redactions = redacted.column();
-                    gathering.builder(date_of(event.time_us)).append(&event, source, offset);
+                    gathering.builder(date_of(event.time_us)).append(&event, source, offset, &block.bytes);
                     records += 1;
                 }
                 Err(e) => {

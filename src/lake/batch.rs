@@ -2,14 +2,24 @@
 //!
 //! One builder collects the events of one date partition; the ingest workers keep one per
 //! date they meet in a block and hand finished batches to the writer.
+//!
+//! `raw`, `request_uri`, `client_info` and `source` are built as views (Arrow's `Utf8View`)
+//! into buffers that are there anyway: the input block a record was decoded from, and one
+//! copy of the source's name. Copying every record into a column only for the Parquet
+//! writer to copy it again was a tenth of ingest's CPU (2026-11-29 profile: `append_value`
+//! and the reallocation of growing columns). The Parquet writer takes a `Utf8View` column
+//! for a `Utf8` field as it is, so the files and their schema do not change.
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, StringBuilder, StringViewBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::buffer::Buffer;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-use super::schema::events_file_schema;
+use super::schema::events_batch_schema;
 use crate::record::Event;
 
 /// Column builders for the `events` file schema, in its column order.
@@ -19,12 +29,15 @@ pub struct EventBatchBuilder {
     http_status: Int32Builder,
     strings_b: [StringBuilder; 3],
     duration_ms: Int64Builder,
-    strings_c: [StringBuilder; 10],
+    strings_c: [StringBuilder; 6],
+    client_info: ViewColumn,
+    request_uri: ViewColumn,
+    strings_d: [StringBuilder; 2],
     is_access_policy_match: BooleanBuilder,
     is_rbac_authorized: BooleanBuilder,
-    source: StringBuilder,
+    source: ViewColumn,
     source_offset: Int64Builder,
-    raw: StringBuilder,
+    raw: ViewColumn,
     redactions: StringBuilder,
     rows: usize,
 }
@@ -44,11 +57,14 @@ impl EventBatchBuilder {
             strings_b: std::array::from_fn(|_| StringBuilder::new()),
             duration_ms: Int64Builder::new(),
             strings_c: std::array::from_fn(|_| StringBuilder::new()),
+            client_info: ViewColumn::default(),
+            request_uri: ViewColumn::default(),
+            strings_d: std::array::from_fn(|_| StringBuilder::new()),
             is_access_policy_match: BooleanBuilder::new(),
             is_rbac_authorized: BooleanBuilder::new(),
-            source: StringBuilder::new(),
+            source: ViewColumn::default(),
             source_offset: Int64Builder::new(),
-            raw: StringBuilder::new(),
+            raw: ViewColumn::default(),
             redactions: StringBuilder::new(),
             rows: 0,
         }
@@ -62,8 +78,9 @@ impl EventBatchBuilder {
         self.rows == 0
     }
 
-    /// Appends one event read from `source` at byte `offset`.
-    pub fn append(&mut self, event: &Event<'_>, source: &str, offset: u64) {
+    /// Appends one event read from `source` at byte `offset` of `input`, the block its
+    /// record was decoded from: text borrowed from `input` is kept as a view into it.
+    pub fn append(&mut self, event: &Event<'_>, source: &str, offset: u64, input: &Buffer) {
         self.time.append_value(event.time_us);
         let [vault, sub, rg, rtype, op, opver, otype, oname, over] = &mut self.strings_a;
         vault.append_value(&event.vault);
@@ -81,22 +98,23 @@ impl EventBatchBuilder {
         rtyp.append_option(event.result_type.as_deref());
         desc.append_option(event.result_description.as_deref());
         self.duration_ms.append_option(event.duration_ms);
-        let [ip, oid, appid, upn, itype, mirid, client, uri, corr, tls] = &mut self.strings_c;
+        let [ip, oid, appid, upn, itype, mirid] = &mut self.strings_c;
         ip.append_option(event.caller_ip.as_deref());
         oid.append_option(event.caller.oid.as_deref());
         appid.append_option(event.caller.appid.as_deref());
         upn.append_option(event.caller.upn.as_deref());
         itype.append_value(if event.caller.identity_type.is_empty() { "unknown" } else { event.caller.identity_type });
         mirid.append_option(event.caller.managed_identity_resource.as_deref());
-        client.append_option(event.client_info.as_deref());
-        uri.append_option(event.request_uri.as_deref());
+        self.client_info.append_option(event.client_info.as_deref(), input);
+        self.request_uri.append_option(event.request_uri.as_deref(), input);
+        let [corr, tls] = &mut self.strings_d;
         corr.append_option(event.correlation_id.as_deref());
         tls.append_option(event.tls_version.as_deref());
         self.is_access_policy_match.append_option(event.is_access_policy_match);
         self.is_rbac_authorized.append_option(event.is_rbac_authorized);
-        self.source.append_value(source);
+        self.source.append_repeated(source);
         self.source_offset.append_value(offset as i64);
-        self.raw.append_value(event.raw);
+        self.raw.append_option(Some(event.raw), input);
         self.redactions.append_option(event.redactions.as_deref());
         self.rows += 1;
     }
@@ -127,7 +145,8 @@ impl EventBatchBuilder {
         all.extend(self.strings_a.iter_mut());
         all.extend(self.strings_b.iter_mut());
         all.extend(self.strings_c.iter_mut());
-        all.extend([&mut self.source, &mut self.raw, &mut self.redactions]);
+        all.extend(self.strings_d.iter_mut());
+        all.push(&mut self.redactions);
         all
     }
 
@@ -139,13 +158,80 @@ impl EventBatchBuilder {
         columns.extend(self.strings_b.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.push(Arc::new(self.duration_ms.finish()));
         columns.extend(self.strings_c.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        columns.push(self.client_info.finish());
+        columns.push(self.request_uri.finish());
+        columns.extend(self.strings_d.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.push(Arc::new(self.is_access_policy_match.finish()));
         columns.push(Arc::new(self.is_rbac_authorized.finish()));
-        columns.push(Arc::new(self.source.finish()));
+        columns.push(self.source.finish());
         columns.push(Arc::new(self.source_offset.finish()));
-        columns.push(Arc::new(self.raw.finish()));
+        columns.push(self.raw.finish());
         columns.push(Arc::new(self.redactions.finish()));
         self.rows = 0;
-        RecordBatch::try_new(events_file_schema(), columns)
+        RecordBatch::try_new(events_batch_schema(), columns)
+    }
+}
+
+/// A string column of views into buffers that outlive the row (see the module docs).
+#[derive(Default)]
+struct ViewColumn {
+    builder: StringViewBuilder,
+    /// The buffer registered last with the builder, and its index there. Holding a clone
+    /// keeps its memory alive, so no other buffer can have its address meanwhile.
+    shared: Option<(Buffer, u32)>,
+}
+
+impl ViewColumn {
+    /// Appends `value`: a view into `input` when it lies there, a copy otherwise (text
+    /// unescaped or redacted into a buffer of its own, or short enough to sit in the view).
+    fn append_option(&mut self, value: Option<&str>, input: &Buffer) {
+        let Some(value) = value else {
+            self.builder.append_null();
+            return;
+        };
+        let offset = (value.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+        let inside = offset <= input.len() && value.len() <= input.len() - offset;
+        if !inside || value.len() <= 12 || input.len() >= u32::MAX as usize {
+            self.builder.append_value(value);
+            return;
+        }
+        let block = self.register(input);
+        // SAFETY: `block` is `input`, registered above; `offset..offset + len` lies inside it
+        // (checked above), and it is the bytes of `value`, a `str`, hence valid UTF-8. Both
+        // numbers fit in u32 since `input` is shorter than u32::MAX.
+        unsafe { self.builder.append_view_unchecked(block, offset as u32, value.len() as u32) }
+    }
+
+    /// Appends `value`, which most rows repeat (a block's source): one copy per change.
+    fn append_repeated(&mut self, value: &str) {
+        if value.len() <= 12 {
+            self.builder.append_value(value);
+            return;
+        }
+        let block = match &self.shared {
+            Some((buffer, block)) if buffer.as_slice() == value.as_bytes() => *block,
+            _ => self.register(&Buffer::from(value.as_bytes())),
+        };
+        // SAFETY: block `block` holds exactly the bytes of `value` (compared or just
+        // registered), a `str`, so `0..len` is inside it and valid UTF-8.
+        unsafe { self.builder.append_view_unchecked(block, 0, value.len() as u32) }
+    }
+
+    /// The index of `buffer` in the builder, registering it unless it was the last one.
+    fn register(&mut self, buffer: &Buffer) -> u32 {
+        if let Some((last, block)) = &self.shared
+            && last.as_ptr() == buffer.as_ptr()
+            && last.len() == buffer.len()
+        {
+            return *block;
+        }
+        let block = self.builder.append_block(buffer.clone());
+        self.shared = Some((buffer.clone(), block));
+        block
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        self.shared = None;
+        Arc::new(self.builder.finish())
     }
 }
