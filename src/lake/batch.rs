@@ -235,3 +235,72 @@ impl ViewColumn {
         Arc::new(self.builder.finish())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, AsArray};
+
+    use super::*;
+    use crate::lake::schema::events_file_schema;
+    use crate::record::decode;
+
+    const RECORD: &str = r#"{"time":"2024-04-03T14:03:10Z","operationName":"SecretGet","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV1","properties":{"requestUri":"https://kv1.vault.azure.net/secrets/db-password?api-version=7.4","clientInfo":"azsdk-net-Security.KeyVault.Secrets/4.5.0"}}"#;
+
+    #[test]
+    fn text_borrowed_from_the_block_is_viewed_there_and_the_rest_is_copied() {
+        let line = format!("{RECORD}\n");
+        let block = Buffer::from(format!("{line}{line}").as_bytes());
+        let first = decode(&block[..RECORD.len()]).unwrap();
+        // A record redacted into bytes of its own: nothing of it lies in the block.
+        let redacted = RECORD.replace("db-password", "db-[REDACTED]");
+        let second = decode(redacted.as_bytes()).unwrap();
+        let mut builder = EventBatchBuilder::new();
+        let source = "insights-logs-auditevent/resourceId=/SUBSCRIPTIONS/S/y=2024/m=04/d=03/h=14/m=00/PT1H.json";
+        builder.append(&first, source, 0, &block);
+        builder.append(&second, source, line.len() as u64, &block);
+        let batch = builder.finish().unwrap();
+        drop(block); // the batch keeps what it points into
+
+        let text = |name: &str| -> Vec<Option<String>> {
+            let column = batch.column_by_name(name).unwrap().as_string_view();
+            (0..column.len()).map(|i| column.is_valid(i).then(|| column.value(i).to_string())).collect()
+        };
+        assert_eq!(text("raw"), vec![Some(RECORD.to_string()), Some(redacted.clone())]);
+        assert_eq!(
+            text("request_uri"),
+            vec![
+                Some("https://kv1.vault.azure.net/secrets/db-password?api-version=7.4".into()),
+                Some("https://kv1.vault.azure.net/secrets/db-[REDACTED]?api-version=7.4".into()),
+            ]
+        );
+        assert_eq!(text("client_info")[1].as_deref(), Some("azsdk-net-Security.KeyVault.Secrets/4.5.0"));
+        assert_eq!(text("source"), vec![Some(source.to_string()), Some(source.to_string())]);
+        // The source's name is held once, not once per row.
+        let sources = batch.column_by_name("source").unwrap().as_string_view();
+        assert_eq!(sources.data_buffers().iter().map(|b| b.len()).sum::<usize>(), source.len());
+        // The first raw is the block itself (one buffer of both lines); the second a copy.
+        let raws = batch.column_by_name("raw").unwrap().as_string_view();
+        assert_eq!(raws.data_buffers()[0].len(), 2 * line.len());
+    }
+
+    #[test]
+    fn a_batch_writes_files_of_the_file_schema() {
+        let block = Buffer::from(RECORD.as_bytes());
+        let mut builder = EventBatchBuilder::new();
+        builder.append(&decode(&block).unwrap(), "a-source-longer-than-twelve.json", 0, &block);
+        let batch = builder.finish().unwrap();
+        let mut file = Vec::new();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(&mut file, events_file_schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file)).unwrap();
+        assert_eq!(reader.schema().as_ref(), events_file_schema().as_ref());
+        let read = reader.build().unwrap().next().unwrap().unwrap();
+        assert_eq!(read.column_by_name("raw").unwrap().as_string::<i32>().value(0), RECORD);
+        assert_eq!(
+            read.column_by_name("source").unwrap().as_string::<i32>().value(0),
+            "a-source-longer-than-twelve.json"
+        );
+    }
+}

@@ -10,6 +10,8 @@
 //! decoded here too. Unknown claims, arrays (`xms_az_nwperimid`) and odd types never fail
 //! a record.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::lenient::Lenient;
@@ -50,21 +52,42 @@ pub struct IdentityObject<'a> {
     pub claim: Option<Claims<'a>>,
 }
 
-/// The normalized caller.
+/// The normalized caller, borrowing from the record where its claims had no escapes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub oid: Option<String>,
-    pub appid: Option<String>,
-    pub upn: Option<String>,
+pub struct Caller<'a> {
+    pub oid: Option<Cow<'a, str>>,
+    pub appid: Option<Cow<'a, str>>,
+    pub upn: Option<Cow<'a, str>>,
     pub identity_type: &'static str,
-    pub managed_identity_resource: Option<String>,
+    pub managed_identity_resource: Option<Cow<'a, str>>,
 }
 
-fn first(values: &[&Lenient<'_>]) -> Option<String> {
-    values.iter().filter_map(|v| v.as_str()).map(str::trim).find(|v| !v.is_empty()).map(str::to_owned)
+impl Caller<'_> {
+    /// The same caller, owning its text.
+    pub fn into_owned(self) -> Caller<'static> {
+        let own = |v: Option<Cow<'_, str>>| v.map(|v| Cow::Owned(v.into_owned()));
+        Caller {
+            oid: own(self.oid),
+            appid: own(self.appid),
+            upn: own(self.upn),
+            identity_type: self.identity_type,
+            managed_identity_resource: own(self.managed_identity_resource),
+        }
+    }
 }
 
-impl Claims<'_> {
+/// The first non-blank value, trimmed; moved out of its claim, so a value borrowed from
+/// the record stays borrowed (a call made one allocation per claim and record).
+fn first<'a>(values: &mut [&mut Lenient<'a>]) -> Option<Cow<'a, str>> {
+    let at = values.iter().position(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()))?;
+    Some(match values[at].0.take()? {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+    })
+}
+
+impl<'a> Claims<'a> {
     /// Normalizes the claims into a caller.
     ///
     /// The identity type follows how Entra ID issues tokens: `xms_mirid` is present only on
@@ -72,17 +95,17 @@ impl Claims<'_> {
     /// delegated scope); an app-only token has `idtyp=app` or a client-credential
     /// `appidacr` of 1 (secret) or 2 (certificate). Anything else with an object id is
     /// `unknown` rather than guessed.
-    pub fn caller(&self) -> Caller {
-        let oid = first(&[&self.oid, &self.oid_uri]);
-        let appid = first(&[&self.appid, &self.azp]);
-        let upn = first(&[&self.upn, &self.upn_uri, &self.unique_name, &self.name_uri]);
-        let mirid = first(&[&self.xms_mirid]);
-        let idtyp = self.idtyp.as_str().map(str::to_ascii_lowercase);
+    pub fn caller(mut self) -> Caller<'a> {
+        let oid = first(&mut [&mut self.oid, &mut self.oid_uri]);
+        let appid = first(&mut [&mut self.appid, &mut self.azp]);
+        let upn = first(&mut [&mut self.upn, &mut self.upn_uri, &mut self.unique_name, &mut self.name_uri]);
+        let mirid = first(&mut [&mut self.xms_mirid]);
+        let idtyp_is = |v: &str| self.idtyp.as_str().is_some_and(|t| t.eq_ignore_ascii_case(v));
         let identity_type = if mirid.is_some() {
             "managed_identity"
-        } else if upn.is_some() || idtyp.as_deref() == Some("user") || self.scp.as_str().is_some() {
+        } else if upn.is_some() || idtyp_is("user") || self.scp.as_str().is_some() {
             "user"
-        } else if idtyp.as_deref() == Some("app") || matches!(self.appidacr.as_str(), Some("1") | Some("2")) {
+        } else if idtyp_is("app") || matches!(self.appidacr.as_str(), Some("1") | Some("2")) {
             "service_principal"
         } else {
             "unknown"
@@ -104,6 +127,20 @@ mod tests {
         let c = caller(r#"{"oid":"o1","appid":"a1","upn":"john@x","scp":"user_impersonation","xms_az_nwperimid":[]}"#);
         assert_eq!((c.oid.as_deref(), c.appid.as_deref(), c.upn.as_deref()), (Some("o1"), Some("a1"), Some("john@x")));
         assert_eq!(c.identity_type, "user");
+    }
+
+    #[test]
+    fn claims_are_borrowed_unless_escaped_and_always_trimmed() {
+        let json = r#"{"oid":" o1 ","appid":"","azp":"a3","upn":"john\u0040x "}"#;
+        let c = serde_json::from_str::<Claims>(json).unwrap().caller();
+        assert!(matches!(c.oid, Some(Cow::Borrowed("o1"))));
+        // An empty claim gives way to the next one of its kind.
+        assert!(matches!(c.appid, Some(Cow::Borrowed("a3"))));
+        // An escape makes the value a copy; it is trimmed all the same.
+        assert_eq!(c.upn.as_deref(), Some("john@x"));
+        assert!(matches!(c.upn, Some(Cow::Owned(_))));
+        let owned = c.clone().into_owned();
+        assert_eq!(owned, c);
     }
 
     #[test]

@@ -90,21 +90,21 @@ struct SourceRecord<'a> {
     caller_ip_address: Lenient<'a>,
     #[serde(borrow, default, rename = "correlationId")]
     correlation_id: Lenient<'a>,
-    #[serde(default)]
-    identity: IdentityField,
+    #[serde(borrow, default)]
+    identity: IdentityField<'a>,
     #[serde(borrow, default)]
     properties: Option<Properties<'a>>,
 }
 
 /// `identity` as an object, as a JSON string holding that object (Managed HSM), or absent.
 #[derive(Debug, Default)]
-struct IdentityField(Option<Caller>);
+struct IdentityField<'a>(Option<Caller<'a>>);
 
-impl<'de> Deserialize<'de> for IdentityField {
+impl<'de: 'a, 'a> Deserialize<'de> for IdentityField<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = IdentityField;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = IdentityField<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an identity object or a JSON string holding one")
             }
@@ -116,7 +116,9 @@ impl<'de> Deserialize<'de> for IdentityField {
                 // A string that does not hold an identity object is not fatal: the record
                 // still says what was done to which vault; the caller is just unknown.
                 Ok(IdentityField(
-                    serde_json::from_str::<IdentityObject>(v).ok().and_then(|i| i.claim.map(|c| c.caller())),
+                    serde_json::from_str::<IdentityObject>(v)
+                        .ok()
+                        .and_then(|i| i.claim.map(|c| c.caller().into_owned())),
                 ))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -145,7 +147,7 @@ impl<'de> Deserialize<'de> for IdentityField {
                 Ok(IdentityField(None))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
@@ -170,7 +172,7 @@ pub struct Event<'a> {
     pub result_description: Option<Cow<'a, str>>,
     pub duration_ms: Option<i64>,
     pub caller_ip: Option<Cow<'a, str>>,
-    pub caller: Caller,
+    pub caller: Caller<'a>,
     pub client_info: Option<Cow<'a, str>>,
     pub request_uri: Option<Cow<'a, str>>,
     pub correlation_id: Option<Cow<'a, str>>,
