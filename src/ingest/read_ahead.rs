@@ -83,11 +83,12 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_reader_waits_until_a_worker_gives_bytes_back() {
+    /// Holds 60 of a budget of 100 while a reader on another thread asks for 60 more,
+    /// checks that the reader waits, calls `release`, and checks that the reader got through.
+    fn reader_waits_until(release: impl FnOnce(&ReadAhead)) -> Arc<ReadAhead> {
         let budget = Arc::new(ReadAhead::new(100));
         budget.take(60);
-        let (done_tx, done_rx) = channel();
+        let (done_tx, done) = channel();
         let reader = {
             let budget = Arc::clone(&budget);
             std::thread::spawn(move || {
@@ -95,13 +96,23 @@ mod tests {
                 done_tx.send(()).unwrap();
             })
         };
-        // 60 + 60 > 100: the second take waits...
-        assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err());
-        // ...until the first block is given back.
-        budget.give_back(60);
-        done_rx.recv_timeout(Duration::from_secs(10)).expect("take returns once bytes are given back");
+        assert!(done.recv_timeout(Duration::from_millis(200)).is_err(), "60 + 60 > 100: the reader waits");
+        release(&budget);
+        done.recv_timeout(Duration::from_secs(10)).expect("the reader gets through");
         reader.join().unwrap();
-        assert_eq!(budget.held(), 60);
+        budget
+    }
+
+    #[test]
+    fn the_reader_waits_until_a_worker_gives_bytes_back() {
+        assert_eq!(reader_waits_until(|budget| budget.give_back(60)).held(), 60);
+    }
+
+    #[test]
+    fn a_stopped_worker_releases_the_reader() {
+        // A worker that stopped gives nothing back: the reader goes on past the limit, to
+        // find the worker's queue closed.
+        assert_eq!(reader_waits_until(|budget| drop(ClosesOnExit(budget))).held(), 120);
     }
 
     #[test]
@@ -113,23 +124,5 @@ mod tests {
         budget.take(30);
         budget.take(70);
         assert_eq!(budget.held(), 100);
-    }
-
-    #[test]
-    fn a_stopped_worker_releases_the_reader() {
-        let budget = Arc::new(ReadAhead::new(10));
-        budget.take(10);
-        let (done_tx, done_rx) = channel();
-        let reader = {
-            let budget = Arc::clone(&budget);
-            std::thread::spawn(move || {
-                budget.take(10);
-                done_tx.send(()).unwrap();
-            })
-        };
-        assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err());
-        drop(ClosesOnExit(&budget));
-        done_rx.recv_timeout(Duration::from_secs(10)).expect("a closed budget never waits");
-        reader.join().unwrap();
     }
 }

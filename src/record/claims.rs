@@ -118,7 +118,7 @@ impl<'a> Claims<'a> {
 mod tests {
     use super::*;
 
-    fn caller(json: &str) -> Caller {
+    fn caller(json: &str) -> Caller<'_> {
         serde_json::from_str::<Claims>(json).unwrap().caller()
     }
 
