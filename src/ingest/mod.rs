@@ -1,7 +1,7 @@
 //! Ingest: source bytes → rows of `events` (or quarantine entries), exactly once.
 //!
 //! The pipeline is three kinds of thread, joined by bounded channels so memory is bounded
-//! by the number of blocks in flight, never by the input size:
+//! by the bytes of blocks in flight (`read_ahead.rs`), never by the input size:
 //! - the **reader** (`reader.rs`) cuts each source's new bytes into blocks that end at a
 //!   line boundary, and streams records too large for a block straight to quarantine;
 //! - **workers** (`worker.rs`, one per core) frame and decode blocks into Arrow batches by
