@@ -275,7 +275,7 @@ impl<'a> Reader<'a> {
                             return self.send_block(Block {
                                 source: Arc::clone(&task.key),
                                 base: pos,
-                                bytes: Buffer::from_vec(Vec::<u8>::new()),
+                                bytes: Buffer::default(),
                                 last: true,
                                 length: task.length,
                                 fingerprint: task.fingerprint.clone(),
@@ -318,7 +318,7 @@ impl<'a> Reader<'a> {
         self.send_block(Block {
             source: Arc::clone(&task.key),
             base: task.length,
-            bytes: Buffer::from_vec(Vec::<u8>::new()),
+            bytes: Buffer::default(),
             last: true,
             length: task.length,
             fingerprint: task.fingerprint.clone(),
@@ -387,7 +387,7 @@ impl<'a> Reader<'a> {
         self.send_block(Block {
             source: Arc::clone(&task.key),
             base: line_end + 1,
-            bytes: Buffer::from_vec(Vec::<u8>::new()),
+            bytes: Buffer::default(),
             last: false,
             length: task.length,
             fingerprint: task.fingerprint.clone(),

@@ -5,10 +5,11 @@
 //!
 //! `raw`, `request_uri`, `client_info` and `source` are built as views (Arrow's `Utf8View`)
 //! into buffers that are there anyway: the input block a record was decoded from, and one
-//! copy of the source's name. Copying every record into a column only for the Parquet
-//! writer to copy it again was a tenth of ingest's CPU (2026-11-29 profile: `append_value`
-//! and the reallocation of growing columns). The Parquet writer takes a `Utf8View` column
-//! for a `Utf8` field as it is, so the files and their schema do not change.
+//! copy of the source's name, instead of copying every record into a column only for the
+//! Parquet writer to copy it again. With the read-ahead of the same day (2026-11-29), ingest
+//! peaked at 425 MB instead of 530 MB and spent less system time growing columns; user
+//! time did not change measurably. The Parquet writer takes a `Utf8View` column for a
+//! `Utf8` field as it is, so the files and their schema do not change.
 
 use std::sync::Arc;
 
