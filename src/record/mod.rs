@@ -164,8 +164,8 @@ pub struct Event<'a> {
     pub operation: Cow<'a, str>,
     pub operation_version: Option<Cow<'a, str>>,
     pub object_type: Option<&'static str>,
-    pub object_name: Option<String>,
-    pub object_version: Option<String>,
+    pub object_name: Option<Cow<'a, str>>,
+    pub object_version: Option<Cow<'a, str>>,
     pub http_status: Option<i32>,
     pub result_signature: Option<Cow<'a, str>>,
     pub result_type: Option<Cow<'a, str>>,
@@ -185,6 +185,44 @@ pub struct Event<'a> {
     /// The redactions made in the record (`field:pattern:hash;…`), set by the caller that
     /// redacted it; `None` when none.
     pub redactions: Option<String>,
+}
+
+/// What `properties.id` names, its text borrowed from the record unless the id had escapes
+/// (copying name and version cost two allocations per record).
+#[derive(Default)]
+struct ObjectText<'a> {
+    vault: Option<Cow<'a, str>>,
+    object_type: Option<&'static str>,
+    name: Option<Cow<'a, str>>,
+    version: Option<Cow<'a, str>>,
+}
+
+impl<'a> ObjectText<'a> {
+    fn of(id: Option<Cow<'a, str>>) -> Self {
+        match id {
+            None => ObjectText::default(),
+            Some(Cow::Borrowed(id)) => {
+                let o = resource::parse_object_id(id);
+                let text = |v: Option<&'a str>| v.map(Cow::Borrowed);
+                ObjectText {
+                    vault: text(o.vault),
+                    object_type: o.object_type,
+                    name: text(o.name),
+                    version: text(o.version),
+                }
+            }
+            Some(Cow::Owned(id)) => {
+                let o = resource::parse_object_id(&id);
+                let text = |v: Option<&str>| v.map(|v| Cow::Owned(v.to_owned()));
+                ObjectText {
+                    vault: text(o.vault),
+                    object_type: o.object_type,
+                    name: text(o.name),
+                    version: text(o.version),
+                }
+            }
+        }
+    }
 }
 
 /// Moves a field's text out of the record: free when it was borrowed from the input.
@@ -229,12 +267,12 @@ impl Decoder {
             time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
         let operation =
             record.operation_name.0.take().filter(|o| !o.is_empty()).ok_or(RecordError::MissingOperation)?;
-        let properties = record.properties.unwrap_or_default();
-        let object = properties.id.as_str().map(resource::parse_object_id).unwrap_or_default();
+        let mut properties = record.properties.unwrap_or_default();
+        let object = ObjectText::of(properties.id.0.take());
         let resource = record.resource_id.as_str().and_then(|id| self.resources.parse(id));
         let (vault, subscription_id, resource_group, resource_type) = match resource {
             Some(r) => (r.name, r.subscription_id, r.resource_group, r.resource_type),
-            None => match object.vault {
+            None => match &object.vault {
                 // Records forwarded without `resourceId` still name their vault in the URL.
                 Some(v) => (v.to_ascii_lowercase().into(), None, None, "vault"),
                 None => {
@@ -253,8 +291,8 @@ impl Decoder {
             operation,
             operation_version: text(record.operation_version),
             object_type: object.object_type,
-            object_name: object.name.map(str::to_owned),
-            object_version: object.version.map(str::to_owned),
+            object_name: object.name,
+            object_version: object.version,
             http_status: properties.http_status_code.as_i64().and_then(|v| i32::try_from(v).ok()),
             result_signature: text(record.result_signature),
             result_type: text(record.result_type),
