@@ -2,9 +2,10 @@
 //! (`insights-logs-auditevent/resourceId=/SUBSCRIPTIONS/.../y=/m=/d=/h=/m=00/PT1H.json`)
 //! or any other layout.
 //!
-//! Discovery walks the tree in path order (so runs are reproducible), skips hidden entries,
-//! and takes `*.json`, `*.jsonl` and `*.ndjson` files: a README or a `.tmp` file beside the
-//! logs is not a log. A file named explicitly is taken whatever its name.
+//! Discovery walks the tree (on every core) and sorts what it found, so runs are
+//! reproducible; it skips hidden entries and takes `*.json`, `*.jsonl` and `*.ndjson`
+//! files: a README or a `.tmp` file beside the logs is not a log. A file named explicitly
+//! is taken whatever its name.
 //!
 //! A file's key is its canonical path, so the same file reached through two spellings of
 //! `--from` is still one source with one checkpoint.
@@ -43,7 +44,7 @@ pub fn discover(from: &Path, skip: &Path) -> Result<Vec<LocalFile>, SourceError>
         // 4,000-blob run's start, with one core idle.
         let root =
             std::fs::canonicalize(from).map_err(|source| SourceError::Io { path: from.to_path_buf(), source })?;
-        walk(&root, skip.as_deref(), &mut files)?;
+        files = walk_shared(&root, skip.as_deref())?;
         // Archive blobs are filed per vault, then per hour. Reading them hour by hour across
         // vaults keeps each run's writes on few date partitions at a time, so the lake gets
         // one file per date rather than one per vault and date.
@@ -59,31 +60,84 @@ fn local_file(path: &Path) -> Result<LocalFile, SourceError> {
     Ok(LocalFile { path: canonical.clone(), key: canonical.to_string_lossy().into_owned(), length })
 }
 
-/// Walks `dir`, a canonical path.
+/// Walks the tree under `root` (a canonical path) on every core: breadth-first until there
+/// are enough directories to share (in the archive layout, the day folders of every vault),
+/// then each thread walks its share depth-first. The caller sorts what is found, so the
+/// order in which threads find files does not matter. On one core, a 4,000-blob archive
+/// took ~90 ms to list with the other core idle.
+fn walk_shared(root: &Path, skip: Option<&Path>) -> Result<Vec<LocalFile>, SourceError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut files = Vec::new();
+    let mut frontier = vec![root.to_path_buf()];
+    while !frontier.is_empty() && (threads == 1 || frontier.len() < threads * 4) {
+        let mut below = Vec::new();
+        for dir in &frontier {
+            list(dir, skip, &mut files, &mut below)?;
+        }
+        frontier = below;
+    }
+    let mut shares: Vec<Vec<PathBuf>> = vec![Vec::new(); threads];
+    for (i, dir) in frontier.into_iter().enumerate() {
+        shares[i % threads].push(dir);
+    }
+    std::thread::scope(|scope| {
+        let walkers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    for dir in share {
+                        walk(&dir, skip, &mut found)?;
+                    }
+                    Ok::<_, SourceError>(found)
+                })
+            })
+            .collect();
+        for walker in walkers {
+            files.extend(walker.join().expect("a discovery thread does not panic")?);
+        }
+        Ok(files)
+    })
+}
+
+/// Walks `dir`, a canonical path, depth-first.
 fn walk(dir: &Path, skip: Option<&Path>, out: &mut Vec<LocalFile>) -> Result<(), SourceError> {
+    let mut below = Vec::new();
+    list(dir, skip, out, &mut below)?;
+    for sub in below {
+        walk(&sub, skip, out)?;
+    }
+    Ok(())
+}
+
+/// Reads one directory, a canonical path: its log files into `files`, the directories to
+/// walk into `dirs`.
+fn list(
+    dir: &Path,
+    skip: Option<&Path>,
+    files: &mut Vec<LocalFile>,
+    dirs: &mut Vec<PathBuf>,
+) -> Result<(), SourceError> {
     let io = |source| SourceError::Io { path: dir.to_path_buf(), source };
-    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         // Canonical, as `dir` is, unless the entry is a symlink.
         let path = entry.path();
         let kind = entry.file_type().map_err(io)?;
         if kind.is_dir() {
-            if skip == Some(path.as_path()) {
-                continue;
+            if skip != Some(path.as_path()) {
+                dirs.push(path);
             }
-            walk(&path, skip, out)?;
         } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| LOG_EXTENSIONS.contains(&e)) {
             if kind.is_symlink() {
                 // A link to a log file is read under its target's name, as when named itself.
-                out.push(local_file(&path)?);
+                files.push(local_file(&path)?);
             } else {
                 let length = entry.metadata().map_err(|source| SourceError::Io { path: path.clone(), source })?.len();
-                out.push(LocalFile { key: path.to_string_lossy().into_owned(), path, length });
+                files.push(LocalFile { key: path.to_string_lossy().into_owned(), path, length });
             }
         }
     }
@@ -141,6 +195,38 @@ mod tests {
         let names: Vec<_> = found.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, vec!["b.jsonl", "PT1H.json"]);
         assert!(matches!(discover(&dir.path().join("missing"), dir.path()), Err(SourceError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_tree_walked_on_every_core_finds_what_one_walk_finds() {
+        // Wide enough to be shared between threads on any machine: 6 vaults of 30 days,
+        // with files at every depth, a lake to skip and entries that are not logs.
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join("top.json"), b"{}\n").unwrap();
+        for vault in 0..6 {
+            let vault_dir = root.join(format!("VAULTS/KV{vault}"));
+            std::fs::create_dir_all(&vault_dir).unwrap();
+            std::fs::write(vault_dir.join("notes.txt"), b"no").unwrap();
+            for day in 1..=30 {
+                let hour = vault_dir.join(format!("y=2026/m=10/d={day:02}/h=07/m=00"));
+                std::fs::create_dir_all(&hour).unwrap();
+                std::fs::write(hour.join("PT1H.json"), vec![b'x'; day]).unwrap();
+                std::fs::write(hour.join(".PT1H.json.tmp"), b"{}").unwrap();
+            }
+        }
+        std::fs::create_dir_all(root.join("VAULTS/lake/events")).unwrap();
+        std::fs::write(root.join("VAULTS/lake/events/e.json"), b"{}").unwrap();
+        let skip = root.join("VAULTS/lake");
+
+        let mut shared = walk_shared(&root, Some(&skip)).unwrap();
+        let mut alone = Vec::new();
+        walk(&root, Some(&skip), &mut alone).unwrap();
+        shared.sort_by(|a, b| a.key.cmp(&b.key));
+        alone.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(shared.len(), 1 + 6 * 30);
+        assert_eq!(shared, alone);
+        assert!(shared.iter().all(|f| f.length == std::fs::metadata(&f.path).unwrap().len()));
     }
 
     #[cfg(unix)]
