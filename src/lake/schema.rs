@@ -59,13 +59,12 @@ pub fn events_file_schema() -> SchemaRef {
 /// The columns ingest builds as views into buffers it holds anyway (see `lake::batch`).
 const BATCH_VIEW_COLUMNS: [&str; 4] = ["client_info", "request_uri", "source", "raw"];
 
-/// The schema of the batches ingest hands the Parquet writer: the file schema, but with
-/// [`BATCH_VIEW_COLUMNS`] as `Utf8View`. The writer stores them as the file schema says.
-pub fn events_batch_schema() -> SchemaRef {
+/// The file schema with the string columns `as_view` picks typed `Utf8View`.
+fn with_views(as_view: impl Fn(&Field) -> bool) -> SchemaRef {
     let fields: Vec<Field> = events_file_schema()
         .fields()
         .iter()
-        .map(|f| match BATCH_VIEW_COLUMNS.contains(&f.name().as_str()) {
+        .map(|f| match f.data_type() == &DataType::Utf8 && as_view(f) {
             true => f.as_ref().clone().with_data_type(DataType::Utf8View),
             false => f.as_ref().clone(),
         })
@@ -73,15 +72,13 @@ pub fn events_batch_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// The schema of the batches ingest hands the Parquet writer: the file schema, but with
+/// [`BATCH_VIEW_COLUMNS`] as `Utf8View`. The writer stores them as the file schema says.
+pub fn events_batch_schema() -> SchemaRef {
+    with_views(|f| BATCH_VIEW_COLUMNS.contains(&f.name().as_str()))
+}
+
 /// The schema the query session sees for the files: strings as `Utf8View`.
 pub fn events_read_schema() -> SchemaRef {
-    let fields: Vec<Field> = events_file_schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
+    with_views(|_| true)
 }

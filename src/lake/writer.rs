@@ -203,16 +203,12 @@ impl PartitionWriter {
     /// acts; with many (a backlog whose blobs mix days) their row groups get smaller rather
     /// than memory larger.
     fn keep_within_budget(&mut self) -> Result<()> {
-        loop {
-            let held: Vec<usize> = self.open.iter().map(OpenFile::buffered_bytes).collect();
-            if held.iter().sum::<usize>() <= self.sizing.buffered_bytes {
-                return Ok(());
-            }
-            let (largest, _) = held.iter().enumerate().max_by_key(|&(_, bytes)| *bytes).expect("open is not empty");
-            let open = &mut self.open[largest];
-            let path = &open.file.staged;
-            open.writer.flush().map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
+        while self.open.iter().map(OpenFile::buffered_bytes).sum::<usize>() > self.sizing.buffered_bytes {
+            let largest = self.open.iter_mut().max_by_key(|f| f.buffered_bytes()).expect("open is not empty");
+            let path = &largest.file.staged;
+            largest.writer.flush().map_err(|source| LakeError::Parquet { path: path.clone(), source })?;
         }
+        Ok(())
     }
 
     fn open_file(&mut self, date: NaiveDate) -> Result<usize> {

@@ -34,22 +34,19 @@ pub fn discover(from: &Path, skip: &Path) -> Result<Vec<LocalFile>, SourceError>
         std::io::ErrorKind::NotFound => SourceError::NotFound(from.to_path_buf()),
         _ => SourceError::Io { path: from.to_path_buf(), source },
     })?;
-    let mut files = Vec::new();
     if meta.is_file() {
-        files.push(local_file(from)?);
-    } else {
-        // The root is resolved once; below it, an entry that is no symlink is canonical as
-        // its directory's canonical path plus its name. Resolving each file's path again
-        // (a dozen components in the archive layout, each a readlink) was most of a
-        // 4,000-blob run's start, with one core idle.
-        let root =
-            std::fs::canonicalize(from).map_err(|source| SourceError::Io { path: from.to_path_buf(), source })?;
-        files = walk_shared(&root, skip.as_deref())?;
-        // Archive blobs are filed per vault, then per hour. Reading them hour by hour across
-        // vaults keeps each run's writes on few date partitions at a time, so the lake gets
-        // one file per date rather than one per vault and date.
-        files.sort_by_cached_key(|f| (archive_hour(&f.key), f.key.clone()));
+        return Ok(vec![local_file(from)?]);
     }
+    // The root is resolved once; below it, an entry that is no symlink is canonical as its
+    // directory's canonical path plus its name. Resolving each file's path again (a dozen
+    // components in the archive layout, each a readlink) was most of a 4,000-blob run's
+    // start, with one core idle.
+    let root = std::fs::canonicalize(from).map_err(|source| SourceError::Io { path: from.to_path_buf(), source })?;
+    let mut files = walk_shared(&root, skip.as_deref())?;
+    // Archive blobs are filed per vault, then per hour. Reading them hour by hour across
+    // vaults keeps each run's writes on few date partitions at a time, so the lake gets one
+    // file per date rather than one per vault and date.
+    files.sort_by_cached_key(|f| (archive_hour(&f.key), f.key.clone()));
     Ok(files)
 }
 
