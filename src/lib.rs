@@ -11,6 +11,7 @@
 //! `api`, the HTTP API, which reads the lake through `alert`, `status`, `export` and `query`.
 
 pub mod alert;
+pub mod allocator;
 pub mod api;
 pub mod compact;
 pub mod deliver;

@@ -27,6 +27,11 @@ use config::{CommandConfig, Config, RemoteLakeConfig};
 /// Validates the arguments and runs the command.
 pub fn run(args: args::Args) -> Result<()> {
     let config = Config::from_args(args)?;
+    // Before any thread starts: the service trims what each cycle freed (`serve::run`); a
+    // command that runs once keeps it for reuse instead (see `kvaudit::allocator`).
+    if !matches!(config.command, CommandConfig::Serve(_)) {
+        kvaudit::allocator::keep_freed_memory();
+    }
     // Only `ingest` and `query` get this far with an az:// lake (`Config` refuses the rest).
     let remote = config.remote.as_ref().map(remote_lake).transpose()?;
     match config.command {

@@ -10,7 +10,7 @@ use super::config::ServeCommandConfig;
 /// Runs the service until SIGTERM or Ctrl-C. The first line on stdout says where it
 /// listens (scripts and tests read it to find a port chosen by the system).
 pub fn run(lake: &LakePaths, config: ServeCommandConfig) -> Result<()> {
-    kvaudit::serve::allocator::limit_arenas();
+    kvaudit::allocator::limit_arenas();
     let service = Service {
         lake: lake.clone(),
         config: config.serve,

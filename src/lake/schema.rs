@@ -56,6 +56,14 @@ pub fn events_file_schema() -> SchemaRef {
     ]))
 }
 
+/// Text columns whose values are long or unique per record: the record itself, a request's
+/// URL and client, a UUID, free text, credential fingerprints. They gain nothing from
+/// statistics (their min and max span every page) and are what a query decodes most slowly,
+/// so a scan that reads one of them filters rows before decoding it
+/// (`query::filter_while_decoding`).
+pub const LONG_TEXT_COLUMNS: [&str; 6] =
+    ["raw", "request_uri", "client_info", "correlation_id", "result_description", "redactions"];
+
 /// The columns ingest builds as views into buffers it holds anyway (see `lake::batch`).
 const BATCH_VIEW_COLUMNS: [&str; 4] = ["client_info", "request_uri", "source", "raw"];
 

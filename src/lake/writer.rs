@@ -27,7 +27,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersi
 use parquet::schema::types::ColumnPath;
 
 use super::durable::SyncQueue;
-use super::schema::events_file_schema;
+use super::schema::{LONG_TEXT_COLUMNS, events_file_schema};
 use super::{IoContext, LakeError, LakePaths, Result, RunId, StagedFile};
 
 /// Sizing of the files a run writes.
@@ -82,17 +82,18 @@ pub fn writer_properties(sizing: &FileSizing) -> WriterProperties {
         // skip pages inside a row group on `time`, `vault` and identity predicates.
         .set_statistics_enabled(EnabledStatistics::Page);
     // Columns that are unique per record gain nothing from a dictionary: turning it off
-    // saves the writer from building one and falling back.
-    for column in
-        ["raw", "correlation_id", "request_uri", "source_offset", "time", "object_version", "result_description"]
-    {
+    // saves the writer from building one and falling back. `object_version` keeps its
+    // dictionary: a secret has a few versions, read over and over (54 distinct in the
+    // benchmark's million records), and stored plain it was 36 MB to compress at ingest and
+    // to decompress and copy in every query that reads it.
+    for column in ["raw", "correlation_id", "request_uri", "source_offset", "time", "result_description"] {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
     // `raw` is read only for evidence; its statistics would be large and never prune. The
     // others are long or random per record (a request's URL and client, a UUID, free text):
     // their min and max span every page, so they would never prune either, and computing
     // them compares every value.
-    for column in ["raw", "request_uri", "client_info", "correlation_id", "result_description", "redactions"] {
+    for column in LONG_TEXT_COLUMNS {
         builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
     builder.build()

@@ -1,11 +1,15 @@
 //! The `events` table: a listing table over `events/date=*/*.parquet`, wrapped so that a
-//! filter on `time` also prunes `date` partitions.
+//! filter on `time` also prunes `date` partitions, and so that only scans worth it filter
+//! rows while decoding (see `filter_while_decoding`).
 //!
 //! Users (and our own queries) filter on `time`, the column they think in; DataFusion can
 //! only skip whole partitions on `date`, the partition column. For every pushed-down filter
 //! comparing `time` with a constant, this wrapper adds the implied `date` bound before the
 //! listing table plans its scan. The added bounds are implied by the original filter, so
 //! results never change; only unread directories do.
+//!
+//! It holds the files twice, as two listing tables that differ only in whether they filter
+//! rows while decoding; each scan is planned on the one `filter_while_decoding` picks.
 
 use std::sync::Arc;
 
@@ -18,15 +22,22 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown, col, lit};
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::filter_while_decoding::filter_while_decoding;
+
 /// `events`, with `date` bounds derived from `time` filters.
 #[derive(Debug)]
 pub struct EventsTable {
-    inner: Arc<dyn TableProvider>,
+    /// The files, filtered after decoding.
+    decode_then_filter: Arc<dyn TableProvider>,
+    /// The same files, filtered while decoding (late materialization).
+    filter_while_decoding: Arc<dyn TableProvider>,
 }
 
 impl EventsTable {
-    pub fn new(inner: Arc<dyn TableProvider>) -> Self {
-        EventsTable { inner }
+    /// Two listing tables over the same files with the same schema, differing only in
+    /// whether their Parquet format filters while decoding.
+    pub fn new(decode_then_filter: Arc<dyn TableProvider>, filter_while_decoding: Arc<dyn TableProvider>) -> Self {
+        EventsTable { decode_then_filter, filter_while_decoding }
     }
 }
 
@@ -81,7 +92,7 @@ pub fn implied_date_bound(filter: &Expr) -> Option<Expr> {
 #[async_trait]
 impl TableProvider for EventsTable {
     fn schema(&self) -> SchemaRef {
-        self.inner.schema()
+        self.decode_then_filter.schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -89,7 +100,7 @@ impl TableProvider for EventsTable {
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        self.inner.supports_filters_pushdown(filters)
+        self.decode_then_filter.supports_filters_pushdown(filters)
     }
 
     async fn scan(
@@ -101,7 +112,11 @@ impl TableProvider for EventsTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let mut all = filters.to_vec();
         all.extend(filters.iter().filter_map(implied_date_bound));
-        self.inner.scan(state, projection, &all, limit).await
+        let table = match filter_while_decoding(&self.schema(), projection, filters) {
+            true => &self.filter_while_decoding,
+            false => &self.decode_then_filter,
+        };
+        table.scan(state, projection, &all, limit).await
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod ballista;
 pub mod engine;
 pub mod events_table;
+mod filter_while_decoding;
 pub mod lake_store;
 pub mod output;
 pub mod registry;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
+use datafusion::config::{ConfigNonZeroUsize, TableParquetOptions};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
@@ -89,7 +90,9 @@ impl QuerySession {
         }
         let parquet = &mut config.options_mut().execution.parquet;
         // Evaluate filters while decoding (late materialization): rows that fail
-        // `vault = ...` or `identity_oid = ...` never have their `raw` column decoded.
+        // `vault = ...` or `identity_oid = ...` never have their `raw` column decoded. On a
+        // local session `events` does this only for the scans it pays for
+        // (`filter_while_decoding`); this setting says whether it may at all.
         parquet.pushdown_filters = true;
         // Apply the most selective, cheapest filters first within that pushdown.
         parquet.reorder_filters = true;
@@ -99,10 +102,29 @@ impl QuerySession {
         parquet.pruning = true;
         // Row counts and min/max per file let the planner skip files and size joins.
         config.options_mut().execution.collect_statistics = true;
+        // Those statistics come from every file's footer, read at planning: DataFusion reads
+        // 32 at once by default, which suits an object store's latency. A local lake's
+        // footers are a few reads from the page cache each, and 32 at once only start as
+        // many threads in tokio's blocking pool (each with its own malloc arena); one per
+        // core reads them as fast.
+        if options.remote.is_none() {
+            let cores = config.options().execution.target_partitions;
+            config.options_mut().execution.meta_fetch_concurrency = ConfigNonZeroUsize::try_new(cores)?;
+        }
         // Last, DataFusion's own environment variables (`DATAFUSION_EXECUTION_BATCH_SIZE=…`)
         // override any of the above for one run: tuning and comparing settings on a real
         // lake needs no rebuild.
         apply_environment(config.options_mut())?;
+        // The Parquet settings above, for the `events` table's format: a `ParquetFormat`
+        // reads with its own options, not the session's (only `pushdown_filters` is also
+        // read from the session), so without this the page index, pruning and filter
+        // order settings would be DataFusion's defaults whatever this function says.
+        let reading = TableParquetOptions { global: config.options().execution.parquet.clone(), ..Default::default() };
+        if matches!(options.engine, Engine::Local) {
+            // DataFusion evaluates filters while decoding whenever the session says so,
+            // whatever the table's format says; locally, `EventsTable` decides per scan.
+            config.options_mut().execution.parquet.pushdown_filters = false;
+        }
         // No cache of file listings: DataFusion 55 keeps one by default, without expiry, so
         // a session kept open (serve, the dashboard) would never see files ingest adds, and
         // after a compaction would plan reads of files it deleted. Listing a partition is
@@ -144,17 +166,27 @@ impl QuerySession {
                 url
             }
         };
-        let listing = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
-            .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
-        let table_config = ListingTableConfig::new(url).with_listing_options(listing).with_schema(events_read_schema());
-        let table = Arc::new(ListingTable::try_new(table_config)?);
+        let listing_table = |pushdown_filters: bool| -> Result<Arc<ListingTable>, QueryError> {
+            let mut format = reading.clone();
+            format.global.pushdown_filters = pushdown_filters;
+            let listing = ListingOptions::new(Arc::new(ParquetFormat::default().with_options(format)))
+                .with_file_extension(".parquet")
+                // Hive partitions: `date=YYYY-MM-DD`, compared as text (ISO dates sort).
+                .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);
+            let table_config =
+                ListingTableConfig::new(url.clone()).with_listing_options(listing).with_schema(events_read_schema());
+            Ok(Arc::new(ListingTable::try_new(table_config)?))
+        };
         match options.engine {
-            Engine::Local => ctx.register_table("events", Arc::new(EventsTable::new(table)))?,
+            Engine::Local => {
+                let late = reading.global.pushdown_filters;
+                let events = EventsTable::new(listing_table(false)?, listing_table(late)?);
+                ctx.register_table("events", Arc::new(events))?
+            }
             // A scheduler can decode only the bare listing table; the cluster session adds
-            // the same date bounds with an optimizer rule instead (`ballista.rs`).
-            Engine::Ballista { .. } => ctx.register_table("events", table)?,
+            // the same date bounds with an optimizer rule instead (`ballista.rs`), and
+            // filters while decoding whenever the session says so.
+            Engine::Ballista { .. } => ctx.register_table("events", listing_table(reading.global.pushdown_filters)?)?,
         };
         // `alerts`: the alert store, small enough to read whole at every session.
         let store = crate::alert::AlertStore::open(&options.lake)?;

@@ -74,7 +74,7 @@ impl Cycles {
             self.run_once().await;
             // What the cycle freed goes back to the system until the next one needs it
             // (see `allocator`): otherwise the service stays as large as its largest cycle.
-            super::allocator::release_free_memory();
+            crate::allocator::release_free_memory();
             if self.stopping() {
                 return;
             }

@@ -16,7 +16,6 @@
 //! crash at any moment loses nothing, because ingest and detection are each exactly-once on
 //! their own (see `lake` and `detect`).
 
-pub mod allocator;
 pub mod config;
 pub mod cycle;
 pub mod state;
