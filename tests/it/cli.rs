@@ -43,7 +43,7 @@ fn datafusion_options_come_from_its_environment_variables_over_kvaudits_own() {
     let lake = dir.path().join("lake");
     let lake = lake.to_str().unwrap();
     let sql = "SELECT name, value FROM information_schema.df_settings \
-        WHERE name IN ('datafusion.execution.parquet.pushdown_filters', 'datafusion.execution.batch_size') ORDER BY name";
+        WHERE name IN ('datafusion.execution.parquet.reorder_filters', 'datafusion.execution.batch_size') ORDER BY name";
     let query = |vars: &[(&str, &str)]| {
         let mut command = kvaudit();
         command.args(["--lake", lake, "query", sql, "--format", "csv"]);
@@ -52,19 +52,19 @@ fn datafusion_options_come_from_its_environment_variables_over_kvaudits_own() {
         }
         command.output().expect("kvaudit starts")
     };
-    // kvaudit's own setting (session.rs turns pushdown on) and DataFusion's default.
+    // kvaudit's own setting (session.rs turns filter reordering on) and DataFusion's default.
     let plain = query(&[]);
     assert_eq!(
         String::from_utf8_lossy(&plain.stdout),
-        "name,value\ndatafusion.execution.batch_size,8192\ndatafusion.execution.parquet.pushdown_filters,true\n"
+        "name,value\ndatafusion.execution.batch_size,8192\ndatafusion.execution.parquet.reorder_filters,true\n"
     );
     let tuned = query(&[
-        ("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS", "false"),
+        ("DATAFUSION_EXECUTION_PARQUET_REORDER_FILTERS", "false"),
         ("DATAFUSION_EXECUTION_BATCH_SIZE", "1024"),
     ]);
     assert_eq!(
         String::from_utf8_lossy(&tuned.stdout),
-        "name,value\ndatafusion.execution.batch_size,1024\ndatafusion.execution.parquet.pushdown_filters,false\n"
+        "name,value\ndatafusion.execution.batch_size,1024\ndatafusion.execution.parquet.reorder_filters,false\n"
     );
     // A value DataFusion cannot read is an error naming it, not silently ignored.
     let bad = query(&[("DATAFUSION_EXECUTION_BATCH_SIZE", "lots")]);

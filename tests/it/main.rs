@@ -16,6 +16,7 @@ mod dashboard;
 mod deliver;
 mod detect;
 mod export;
+mod filter_while_decoding;
 mod fixtures;
 mod folding;
 mod growth;
