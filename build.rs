@@ -3,9 +3,9 @@
 //! `node_modules/` folders) becomes an `include_bytes!` entry of `DASHBOARD_FILES` in
 //! `$OUT_DIR/dashboard_files.rs`, keyed by its path relative to `dashboards/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
     entries.sort_by_key(|e| e.file_name());
@@ -21,7 +21,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
             }
         } else if let Ok(rel) = path.strip_prefix(root) {
             let rel = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>();
-            out.push((rel.join("/"), path.canonicalize().unwrap_or(path)));
+            out.push(rel.join("/"));
         }
     }
 }
@@ -36,8 +36,13 @@ fn main() {
     let mut code = String::from(
         "/// The dashboard's files: (path under dashboards/, bytes).\npub static DASHBOARD_FILES: &[(&str, &[u8])] = &[\n",
     );
-    for (rel, path) in files {
-        code.push_str(&format!("    ({rel:?}, include_bytes!({:?})),\n", path.display().to_string()));
+    // Paths are spelled from `CARGO_MANIFEST_DIR` when the crate compiles, not written out
+    // here: two checkouts sharing one target directory share this generated file, and an
+    // absolute path would embed (or fail to find) the other checkout's dashboard.
+    for rel in files {
+        code.push_str(&format!(
+            "    ({rel:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/dashboards/\", {rel:?}))),\n"
+        ));
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("dashboard_files.rs");
