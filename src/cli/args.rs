@@ -192,7 +192,9 @@ pub enum Command {
     },
     /// Run SQL over the lake (`events` table), or a named query from queries/.
     Query {
-        /// The SQL to run.
+        /// The SQL to run. It may start with a `--` comment: a value starting with `-` that is
+        /// none of this command's options is taken as the SQL.
+        #[arg(allow_hyphen_values = true)]
         sql: Option<String>,
         /// A query file (queries/NAME.sql), read from disk or, failing that, by name from
         /// the queries built into kvaudit.

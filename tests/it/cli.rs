@@ -26,6 +26,25 @@ fn query_formats_and_named_files() {
 }
 
 #[test]
+fn sql_may_start_with_a_comment_and_options_go_either_side_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    ingest(&lake, &real_fixtures());
+    let lake = lake.to_str().unwrap();
+    // A query pasted from a file starts with its `--` comment; clap would read it as an option.
+    let commented = "-- Vaults seen, by name.\nSELECT count(DISTINCT vault) AS vaults FROM events";
+    assert_eq!(run_ok(&["--lake", lake, "query", commented, "--format", "csv"]), "vaults\n7\n");
+    assert_eq!(run_ok(&["--lake", lake, "query", "--format", "csv", commented]), "vaults\n7\n");
+    // Options are still options, before or after the SQL; an unknown one is still an error.
+    let file = dir.path().join("vaults.sql");
+    std::fs::write(&file, commented).unwrap();
+    assert_eq!(run_ok(&["--lake", lake, "query", "--file", file.to_str().unwrap(), "--format", "csv"]), "vaults\n7\n");
+    let unknown = run(&["--lake", lake, "query", "SELECT 1", "--bogus"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--bogus"));
+}
+
+#[test]
 fn a_wrong_query_gets_datafusions_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
