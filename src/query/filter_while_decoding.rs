@@ -107,7 +107,7 @@ mod tests {
         let schema = events_read_schema();
         let short = columns(&["time", "operation"]);
         let identity = col("identity_oid").eq(lit("576ce910-38d4-4771-a860-74e863ed9634"));
-        assert!(filter_while_decoding(&schema, Some(&short), &[identity.clone()]));
+        assert!(filter_while_decoding(&schema, Some(&short), std::slice::from_ref(&identity)));
         let flipped = lit("10.0.0.1").eq(col("caller_ip"));
         assert!(filter_while_decoding(&schema, Some(&short), &[flipped]));
         let within = col("operation").eq(lit("SecretGet")).and(identity);
@@ -120,7 +120,7 @@ mod tests {
         let common = col("operation").eq(lit("SecretGet"));
         let range = col("identity_oid").gt(lit("a"));
         for filter in [excluded, present, common, range] {
-            assert!(!filter_while_decoding(&schema, Some(&short), &[filter.clone()]), "{filter}");
+            assert!(!filter_while_decoding(&schema, Some(&short), std::slice::from_ref(&filter)), "{filter}");
         }
     }
 }
