@@ -4,13 +4,15 @@
 //! and reject `durationMs` when it is a string in one record and a number in the next.
 //! Here every field the table needs is read leniently ([`lenient::Lenient`]), unknown keys
 //! are skipped without allocation, and strings are borrowed from the input when they have
-//! no escapes.
+//! no escapes. Records of the common shape are read by a scanner of our own (`fast`) into
+//! the same structures; serde reads the rest and is the reference for both.
 //!
 //! Invariant: [`decode`] either returns an event with a time, an operation and a vault, or
 //! a [`RecordError`] saying which of them is missing or why the bytes are not a record. It
 //! never panics on any input.
 
 pub mod claims;
+mod fast;
 pub mod framing;
 pub mod lenient;
 pub mod redact;
@@ -50,7 +52,7 @@ pub enum RecordError {
     MissingVault(String),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct Properties<'a> {
     #[serde(borrow, default)]
     id: Lenient<'a>,
@@ -68,7 +70,7 @@ struct Properties<'a> {
     tls_version: Lenient<'a>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 struct SourceRecord<'a> {
     #[serde(borrow, default)]
     time: Lenient<'a>,
@@ -97,7 +99,7 @@ struct SourceRecord<'a> {
 }
 
 /// `identity` as an object, as a JSON string holding that object (Managed HSM), or absent.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct IdentityField<'a>(Option<Caller<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for IdentityField<'a> {
@@ -261,7 +263,11 @@ impl Decoder {
             serde_json::from_str::<serde::de::IgnoredAny>(raw)?;
             return Err(RecordError::NotAnObject);
         }
-        let mut record: SourceRecord<'_> = serde_json::from_str(raw)?;
+        // The common shape without serde; anything else (and every error) through serde.
+        let mut record: SourceRecord<'_> = match fast::parse(raw) {
+            Some(record) => record,
+            None => serde_json::from_str(raw)?,
+        };
         let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
         let time_us =
             time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;
