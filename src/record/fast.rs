@@ -159,33 +159,44 @@ impl<'a> Scanner<'a> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        self.expect(b'[')?;
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.at += 1;
+        if self.open(b'[', b']')? {
             return Some(());
         }
         loop {
             self.any_value(depth + 1)?;
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_close(b']')? {
+                return Some(());
             }
         }
+    }
+
+    /// Past `open` and whitespace: whether the object or array is empty (then past its
+    /// `close` too).
+    fn open(&mut self, open: u8, close: u8) -> Option<bool> {
+        self.expect(open)?;
+        self.skip_whitespace();
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.at += 1;
+        }
+        Some(empty)
+    }
+
+    /// After an item: past a comma (`false`, another item follows) or past `close` (`true`).
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        self.skip_whitespace();
+        let byte = self.peek()?;
+        if byte != b',' && byte != close {
+            return None;
+        }
+        self.at += 1;
+        Some(byte == close)
     }
 
     /// The members of the object the scanner stands on, each key handed to `member`
     /// (which reads its value), up to and past the closing brace.
     fn members(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.expect(b'{')?;
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
+        if self.open(b'{', b'}')? {
             return Some(());
         }
         loop {
@@ -196,14 +207,8 @@ impl<'a> Scanner<'a> {
             let key = self.string()?;
             self.expect(b':')?;
             member(self, key)?;
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_close(b'}')? {
+                return Some(());
             }
         }
     }
@@ -270,29 +275,23 @@ impl<'a> Scanner<'a> {
     }
 
     fn claims(&mut self) -> Option<Claims<'a>> {
-        let mut claims = Claims::default();
-        let mut seen = Seen::default();
-        self.members(|scanner, key| {
-            let (field, index) = match key {
-                "oid" => (&mut claims.oid, 0),
-                "http://schemas.microsoft.com/identity/claims/objectidentifier" => (&mut claims.oid_uri, 1),
-                "appid" => (&mut claims.appid, 2),
-                "azp" => (&mut claims.azp, 3),
-                "upn" => (&mut claims.upn, 4),
-                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn" => (&mut claims.upn_uri, 5),
-                "unique_name" => (&mut claims.unique_name, 6),
-                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name" => (&mut claims.name_uri, 7),
-                "idtyp" => (&mut claims.idtyp, 8),
-                "xms_mirid" => (&mut claims.xms_mirid, 9),
-                "appidacr" => (&mut claims.appidacr, 10),
-                "scp" => (&mut claims.scp, 11),
-                _ => return scanner.any_value(3).map(drop),
-            };
-            seen.first(index)?;
-            *field = scanner.any_value(3)?.lenient();
-            Some(())
-        })?;
-        Some(claims)
+        let mut c = Claims::default();
+        let mut fields = [
+            &mut c.oid,
+            &mut c.oid_uri,
+            &mut c.appid,
+            &mut c.azp,
+            &mut c.upn,
+            &mut c.upn_uri,
+            &mut c.unique_name,
+            &mut c.name_uri,
+            &mut c.idtyp,
+            &mut c.xms_mirid,
+            &mut c.appidacr,
+            &mut c.scp,
+        ];
+        self.lenient_fields(3, claim_index, &mut fields)?;
+        Some(c)
     }
 
     /// `properties`: an object or null (serde would read an array by position: its turn).
@@ -300,28 +299,75 @@ impl<'a> Scanner<'a> {
         match self.value(1)? {
             Value::Null => Some(None),
             Value::Object => {
-                let mut properties = Properties::default();
-                let mut seen = Seen::default();
-                self.members(|scanner, key| {
-                    let (field, index) = match key {
-                        "id" => (&mut properties.id, 0),
-                        "clientInfo" => (&mut properties.client_info, 1),
-                        "httpStatusCode" => (&mut properties.http_status_code, 2),
-                        "requestUri" => (&mut properties.request_uri, 3),
-                        "isAccessPolicyMatch" => (&mut properties.is_access_policy_match, 4),
-                        "isRbacAuthorized" => (&mut properties.is_rbac_authorized, 5),
-                        "tlsVersion" => (&mut properties.tls_version, 6),
-                        _ => return scanner.any_value(2).map(drop),
-                    };
-                    seen.first(index)?;
-                    *field = scanner.any_value(2)?.lenient();
-                    Some(())
-                })?;
-                Some(Some(properties))
+                let mut p = Properties::default();
+                let mut fields = [
+                    &mut p.id,
+                    &mut p.client_info,
+                    &mut p.http_status_code,
+                    &mut p.request_uri,
+                    &mut p.is_access_policy_match,
+                    &mut p.is_rbac_authorized,
+                    &mut p.tls_version,
+                ];
+                self.lenient_fields(2, property_index, &mut fields)?;
+                Some(Some(p))
             }
             _ => None,
         }
     }
+
+    /// The members of the object the scanner stands on, values `depth` deep: the one under
+    /// a key `index_of` places at `i` read leniently into `fields[i]`, others skipped. A
+    /// key met twice is serde's (it refuses the record).
+    fn lenient_fields(
+        &mut self,
+        depth: usize,
+        index_of: fn(&str) -> Option<usize>,
+        fields: &mut [&mut Lenient<'a>],
+    ) -> Option<()> {
+        let mut seen = Seen::default();
+        self.members(|scanner, key| match index_of(key) {
+            Some(index) => {
+                seen.first(index as u32)?;
+                *fields[index] = scanner.any_value(depth)?.lenient();
+                Some(())
+            }
+            None => scanner.any_value(depth).map(drop),
+        })
+    }
+}
+
+/// Where a claim goes among the fields `claims` lists (serde's names for them).
+fn claim_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "oid" => 0,
+        "http://schemas.microsoft.com/identity/claims/objectidentifier" => 1,
+        "appid" => 2,
+        "azp" => 3,
+        "upn" => 4,
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn" => 5,
+        "unique_name" => 6,
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name" => 7,
+        "idtyp" => 8,
+        "xms_mirid" => 9,
+        "appidacr" => 10,
+        "scp" => 11,
+        _ => return None,
+    })
+}
+
+/// Where a property goes among the fields `properties` lists.
+fn property_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "id" => 0,
+        "clientInfo" => 1,
+        "httpStatusCode" => 2,
+        "requestUri" => 3,
+        "isAccessPolicyMatch" => 4,
+        "isRbacAuthorized" => 5,
+        "tlsVersion" => 6,
+        _ => return None,
+    })
 }
 
 /// The first byte of `bytes` that ends a string or makes it one serde must read: a quote,
