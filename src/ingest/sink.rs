@@ -21,22 +21,16 @@ use crate::source::local;
 
 /// What the reader and the workers tell the sink.
 pub enum Message {
-    Block(Box<DecodedBlock>),
+    /// Blocks a worker decoded, in the order it decoded them.
+    Blocks(Vec<DecodedBlock>),
     /// A record the reader quarantined itself, with the side file holding its bytes and
     /// the credentials redacted from them.
-    Quarantined {
-        entry: QuarantineEntry,
-        file: Option<StagedFile>,
-        redactions: Vec<crate::record::redact::Pattern>,
-    },
+    Quarantined { entry: QuarantineEntry, file: Option<StagedFile>, redactions: Vec<crate::record::redact::Pattern> },
     /// A worker's files, closed for the coming commit.
     Flushed(Vec<WrittenFile>),
     /// Commit once `blocks` blocks and `flushes` flushes in all have arrived, then
     /// acknowledge.
-    Commit {
-        blocks: u64,
-        flushes: u64,
-    },
+    Commit { blocks: u64, flushes: u64 },
 }
 
 pub struct Sink<'t> {
@@ -83,7 +77,11 @@ impl<'t> Sink<'t> {
         let mut barrier: Option<(u64, u64)> = None;
         for message in messages {
             match message {
-                Message::Block(block) => self.take_block(*block)?,
+                Message::Blocks(blocks) => {
+                    for block in blocks {
+                        self.take_block(block)?;
+                    }
+                }
                 Message::Quarantined { entry, file, redactions } => {
                     self.outcome.quarantined += 1;
                     if !redactions.is_empty() {
