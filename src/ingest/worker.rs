@@ -117,9 +117,11 @@ pub fn run(
     read_ahead: &ReadAhead,
 ) -> Result<(), IngestError> {
     let stopped = || IngestError::Thread("the lake writer stopped".into());
-    let report = |decoded: &mut Vec<DecodedBlock>| match decoded.is_empty() {
-        true => Ok(()),
-        false => sink.send(Message::Blocks(std::mem::take(decoded))).map_err(|_| stopped()),
+    let report = |decoded: &mut Vec<DecodedBlock>| {
+        if decoded.is_empty() {
+            return Ok(());
+        }
+        sink.send(Message::Blocks(std::mem::take(decoded))).map_err(|_| stopped())
     };
     let mut gathering = Gathering::default();
     let mut decoded_blocks = Vec::with_capacity(BLOCKS_PER_REPORT);
