@@ -428,35 +428,9 @@ mod tests {
         }
     }
 
-    fn records() -> Vec<String> {
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/keyvault-real");
-        let mut records = Vec::new();
-        for name in ["docs-example.jsonl", "lab-2022.jsonl", "sekoia-2024.jsonl"] {
-            let text = std::fs::read_to_string(fixtures.join(name)).unwrap();
-            records.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
-        }
-        let out = tempfile::tempdir().unwrap();
-        let options =
-            crate::generate::GenerateOptions { out: out.path().to_owned(), days: 1, scale: 0.05, ..Default::default() };
-        crate::generate::generate(&options).unwrap();
-        let mut blobs = vec![out.path().to_owned()];
-        while let Some(dir) = blobs.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    blobs.push(path);
-                } else if path.ends_with("PT1H.json") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    records.extend(text.lines().map(str::to_owned));
-                }
-            }
-        }
-        records
-    }
-
     #[test]
     fn real_and_generated_records_take_the_fast_path_and_agree_with_serde() {
-        let records = records();
+        let records = crate::record::sample_records();
         let fast = records.iter().filter(|r| agrees(r)).count();
         // Every generated record has the common shape; a few real ones carry escapes.
         assert!(fast * 10 >= records.len() * 9, "{fast} of {}", records.len());
@@ -518,7 +492,7 @@ mod tests {
         // Deterministic damage: each record with one byte replaced, removed or cut after,
         // at positions spread over the record, with bytes that matter to JSON.
         let mut checked = 0;
-        for record in records().iter().take(300) {
+        for record in crate::record::sample_records().iter().take(300) {
             let bytes = record.as_bytes();
             for i in (0..bytes.len()).step_by(7) {
                 for with in [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'0', b'.', b'-', b'\t', b'n'] {

@@ -318,6 +318,35 @@ impl Decoder {
     }
 }
 
+/// The real fixtures' records and a generated day's (at a small scale), one string each:
+/// the inputs of the tests that compare two ways of reading a record.
+#[cfg(test)]
+pub(crate) fn sample_records() -> Vec<String> {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/keyvault-real");
+    let mut records = Vec::new();
+    for name in ["docs-example.jsonl", "lab-2022.jsonl", "sekoia-2024.jsonl"] {
+        let text = std::fs::read_to_string(fixtures.join(name)).unwrap();
+        records.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let options =
+        crate::generate::GenerateOptions { out: out.path().to_owned(), days: 1, scale: 0.05, ..Default::default() };
+    crate::generate::generate(&options).unwrap();
+    let mut blobs = vec![out.path().to_owned()];
+    while let Some(dir) = blobs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                blobs.push(path);
+            } else if path.ends_with("PT1H.json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                records.extend(text.lines().map(str::to_owned));
+            }
+        }
+    }
+    records
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
