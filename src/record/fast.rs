@@ -25,12 +25,22 @@ const MAX_DEPTH: usize = 16;
 /// gives the same text for up to 18 digits without a leading zero or `-0`.
 const MAX_DIGITS: usize = 18;
 
-/// The record in `text`, or `None` if serde must decide.
-pub(super) fn parse(text: &str) -> Option<SourceRecord<'_>> {
+/// Reads the record in `text` into `record`, which starts as its default; `None` if serde
+/// must decide (`record` is then partly filled, to be thrown away). Filled in place rather
+/// than returned: the record is a few hundred bytes, and returning it through an `Option`
+/// copied it once more per record.
+pub(super) fn parse_into<'a>(text: &'a str, record: &mut SourceRecord<'a>) -> Option<()> {
     let mut scanner = Scanner { text, at: 0 };
-    let record = scanner.source_record()?;
+    scanner.source_record(record)?;
     scanner.skip_whitespace();
-    (scanner.at == text.len()).then_some(record)
+    (scanner.at == text.len()).then_some(())
+}
+
+/// The record in `text`, or `None` if serde must decide.
+#[cfg(test)]
+fn parse(text: &str) -> Option<SourceRecord<'_>> {
+    let mut record = SourceRecord::default();
+    parse_into(text, &mut record).map(|()| record)
 }
 
 /// One JSON value, as much of it as the record's fields need.
@@ -213,8 +223,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn source_record(&mut self) -> Option<SourceRecord<'a>> {
-        let mut record = SourceRecord::default();
+    fn source_record(&mut self, record: &mut SourceRecord<'a>) -> Option<()> {
         let mut seen = Seen::default();
         self.members(|scanner, key| {
             let (field, index) = match key {
@@ -235,16 +244,14 @@ impl<'a> Scanner<'a> {
                 }
                 "properties" => {
                     seen.first(11)?;
-                    record.properties = scanner.properties()?;
-                    return Some(());
+                    return scanner.properties(&mut record.properties);
                 }
                 _ => return scanner.any_value(1).map(drop),
             };
             seen.first(index)?;
             *field = scanner.any_value(1)?.lenient();
             Some(())
-        })?;
-        Some(record)
+        })
     }
 
     /// `identity`: an object holding `claim`, or null. A JSON string holding the object
@@ -295,11 +302,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// `properties`: an object or null (serde would read an array by position: its turn).
-    fn properties(&mut self) -> Option<Option<Properties<'a>>> {
+    fn properties(&mut self, properties: &mut Option<Properties<'a>>) -> Option<()> {
         match self.value(1)? {
-            Value::Null => Some(None),
+            Value::Null => {
+                *properties = None;
+                Some(())
+            }
             Value::Object => {
-                let mut p = Properties::default();
+                let p = properties.insert(Properties::default());
                 let mut fields = [
                     &mut p.id,
                     &mut p.client_info,
@@ -309,8 +319,7 @@ impl<'a> Scanner<'a> {
                     &mut p.is_rbac_authorized,
                     &mut p.tls_version,
                 ];
-                self.lenient_fields(2, property_index, &mut fields)?;
-                Some(Some(p))
+                self.lenient_fields(2, property_index, &mut fields)
             }
             _ => None,
         }

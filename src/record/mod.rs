@@ -264,10 +264,10 @@ impl Decoder {
             return Err(RecordError::NotAnObject);
         }
         // The common shape without serde; anything else (and every error) through serde.
-        let mut record: SourceRecord<'_> = match fast::parse(raw) {
-            Some(record) => record,
-            None => serde_json::from_str(raw)?,
-        };
+        let mut record = SourceRecord::default();
+        if fast::parse_into(raw, &mut record).is_none() {
+            record = serde_json::from_str(raw)?;
+        }
         let time_text = record.time.as_str().ok_or(RecordError::MissingTime)?;
         let time_us =
             time::parse_micros(time_text).ok_or_else(|| RecordError::BadTime(time_text.chars().take(64).collect()))?;

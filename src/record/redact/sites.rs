@@ -48,7 +48,9 @@ fn one_by_one(raw: &[u8], from: usize, found: &mut Vec<Found>) {
         }
     }
     for p in from.max(2)..raw.len() {
-        prefix_end(raw, p, found);
+        if matches!(raw[p], b'J' | b'-' | b' ') {
+            prefix_end(raw, p, found);
+        }
     }
 }
 
