@@ -14,7 +14,7 @@
 //! test says so; elsewhere, four memchr passes (`memchr2` for the separators, `memmem` for
 //! each prefix). Why the first: a record has a `:` or `=` every ~20 bytes (each JSON key
 //! has one), so `memchr2` stopped and restarted its loop ~50 times a record, and checking
-//! each word's end by hand cost as much again; the four passes were ~9 % of ingest's CPU.
+//! each word's end by hand cost as much again; the four passes were ~8 % of ingest's CPU.
 //!
 //! Invariant: every separator for which `at_separator` finds a credential, and every start
 //! of the three prefixes, is a place; the tests on bits only leave out positions the full
