@@ -39,8 +39,8 @@ pub(super) fn scan(raw: &[u8]) -> Vec<Found> {
     by_passes(raw)
 }
 
-/// Checks every position from `from` on, one at a time: the start of a record and the tail
-/// too short for a window.
+/// Checks every position from `from` on, one at a time: the tail too short for a window
+/// (or a whole record of fewer than 34 bytes).
 fn one_by_one(raw: &[u8], from: usize, found: &mut Vec<Found>) {
     for p in from..raw.len() {
         if matches!(raw[p], b':' | b'=') {
@@ -123,8 +123,10 @@ mod avx2 {
     use super::{Found, prefix_end, separator};
 
     /// Checks positions 2 onwards in windows of 32 bytes while a whole window fits, and
-    /// returns the first position left unchecked (positions 0 and 1 are left too: a window
-    /// reads the two bytes before it).
+    /// returns the first position left unchecked. Positions 0 and 1 are never checked (a
+    /// window reads the two bytes before it): no place can be there, as a keyword's
+    /// separator comes after at least three letters and a prefix's third byte is at 2 at
+    /// the earliest.
     ///
     /// Each window loads the bytes at `p`, `p - 1` and `p - 2` for its 32 positions and
     /// turns each test into a 32-bit mask (bit k: position `i + k`).
