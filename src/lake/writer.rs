@@ -102,8 +102,7 @@ pub fn writer_properties(sizing: &FileSizing) -> WriterProperties {
 /// Columns of a few values that every page holds (`Success` and `Failure`, a handful of
 /// operation versions, TLS versions and identity types, one resource type): a page's min
 /// and max span them all, so they never prune a page. Their statistics would cost two
-/// comparisons per value at ingest (measured: see the README's Known gaps) and give
-/// nothing back. `vault`, the identity and object columns keep theirs (records come in blobs
+/// comparisons per value at ingest and give nothing back. `vault`, the identity and object columns keep theirs (records come in blobs
 /// of one vault, and a page holds few identities and secrets), and so does `operation`, which
 /// prunes the pages of a vault-hour that holds only reads.
 const EVERY_PAGE_COLUMNS: [&str; 7] = [

@@ -43,13 +43,10 @@ pub(super) fn scan(raw: &[u8]) -> Vec<Found> {
 /// (or a whole record of fewer than 34 bytes).
 fn one_by_one(raw: &[u8], from: usize, found: &mut Vec<Found>) {
     for p in from..raw.len() {
-        if matches!(raw[p], b':' | b'=') {
-            separator(raw, p, found);
-        }
-    }
-    for p in from.max(2)..raw.len() {
-        if matches!(raw[p], b'J' | b'-' | b' ') {
-            prefix_end(raw, p, found);
+        match raw[p] {
+            b':' | b'=' => separator(raw, p, found),
+            b'J' | b'-' | b' ' if p >= 2 => prefix_end(raw, p, found),
+            _ => {}
         }
     }
 }
